@@ -1,0 +1,51 @@
+# One target per user action; the README lists them in the same order.
+PYTHON_BOOT ?= python3
+VENV ?= .venv
+PYTHON ?= $(VENV)/bin/python
+RAY ?= $(VENV)/bin/ray
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: tune test test-fast train verify report bench install clean
+
+# Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the embedded default: Ray Tune on synthetic EEG with a local Ray.
+tune: $(STAMP)
+	$(PYTHON) tune_cluster.py --use-dummy-data --max-trials 5 --max-epochs 8 --name quick-test-$$(date +%Y%m%d-%H%M%S)
+
+# Every test, the Ray smoke tunes included.
+test: $(STAMP)
+	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+# The quick ones only (no Ray experiments, no real clusters).
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest -q -m "not slow and not cluster" $(PYTEST_ARGS)
+
+# Retrain the final model with the tuned hyperparameters and report test accuracy.
+train: $(STAMP)
+	$(PYTHON) tune_cluster.py train --hparams models/best_hyperparameters.json --use-dummy-data
+
+# Default vs tuned config on the held-out test split over 3 seeds.
+verify: $(STAMP)
+	$(PYTHON) tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data --seeds 3
+
+# Plots and summary of the newest experiment.
+report: $(STAMP)
+	$(PYTHON) tune_cluster.py report
+
+# Measurements behind BENCHMARKS.md.
+bench: $(STAMP)
+	$(PYTHON) benchmarks/run_all.py
+
+clean:
+	rm -rf .pytest_cache build *.egg-info
+
+-include cluster/cluster.mk

@@ -1,0 +1,206 @@
+"""Leakage-safe train/validation/test splits.
+
+Consecutive EEG windows of one recording are nearly identical, so a window-level random
+split lets the model "recognise" a trial it has already seen and inflates accuracy. Every
+split here assigns whole recordings (``ds.groups``, one per subject and trial) to one side:
+
+* ``"trial"``: whole trials are held out, stratified by class and spread over subjects, so
+  every subject and every class appears in train, validation and test.
+* ``"subject"``: whole subjects are held out; the honest estimate for a new listener.
+
+The test part is carved off first and depends only on the seed and ``test_size``, so
+changing ``val_size`` never moves a recording into or out of the test split.
+
+Functions read only ``X``, ``y``, ``subject``, ``groups`` and ``class_names`` of a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit, LeaveOneGroupOut
+
+from eeg.errors import DataError, InputError
+
+__all__ = ["STRATEGIES", "Split", "make_split", "leave_one_subject_out", "majority_baseline"]
+
+STRATEGIES: tuple[str, ...] = ("trial", "subject")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Indices into a dataset for each side of a split.
+
+    Attributes:
+        train: Sorted sample indices used to fit the model.
+        val: Sorted sample indices used for early stopping and by the tuner.
+        test: Sorted sample indices only ``train``/``verify`` ever read.
+        strategy: ``"trial"`` or ``"subject"``.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    strategy: str
+
+    def describe(self) -> str:
+        """One line with the sizes, e.g. ``"trial split: 600 train / 200 val / 200 test samples"``."""
+        return f"{self.strategy} split: {len(self.train)} train / {len(self.val)} val / {len(self.test)} test samples"
+
+
+def _check_fractions(test_size: float, val_size: float) -> None:
+    for name, value in (("test_size", test_size), ("val_size", val_size)):
+        if not 0.0 < float(value) < 1.0:
+            raise InputError(f"make_split: {name} must be in (0, 1), got {value!r}")
+    if test_size + val_size >= 1.0:
+        raise InputError(f"make_split: test_size + val_size must be < 1, got {test_size} + {val_size}")
+
+
+def _counts(n: int, test_size: float, val_size: float) -> tuple[int, int]:
+    """Number of units for test and val out of ``n`` (>= 3): each side gets at least one."""
+    n_test = max(1, round(test_size * n))
+    n_val = max(1, round(val_size * n))
+    while n_test + n_val > n - 1:  # leave at least one for train; shrink the larger side
+        if n_test >= n_val:
+            n_test -= 1
+        else:
+            n_val -= 1
+    return n_test, n_val
+
+
+def _group_table(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sample group ids, and per unique group: id, subject and (majority) label."""
+    groups = np.asarray(ds.groups)
+    y = np.asarray(ds.y).astype(np.int64)
+    subject = np.asarray(ds.subject)
+    if len(groups) == 0:
+        raise DataError("make_split: the dataset is empty")
+    unique, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    # A recording has one label; take the most frequent one in case a loader mixed them.
+    votes = np.zeros((len(unique), int(y.max()) + 1), dtype=np.int64)
+    np.add.at(votes, (inverse, y), 1)
+    labels = votes.argmax(axis=1)
+    return inverse, unique, subject[first], labels
+
+
+def _class_name(ds: Any, label: int) -> str:
+    names = tuple(getattr(ds, "class_names", ()) or ())
+    return names[label] if 0 <= label < len(names) else str(label)
+
+
+def _trial_split(ds: Any, test_size: float, val_size: float, rng: np.random.Generator) -> list[np.ndarray]:
+    inverse, unique, group_subject, group_label = _group_table(ds)
+    side = np.full(len(unique), -1)  # 0 train, 1 val, 2 test (per group)
+    for label in np.unique(group_label):
+        members = np.flatnonzero(group_label == label)
+        if len(members) < 3:
+            raise DataError(
+                f"trial split: class {_class_name(ds, int(label))!r} has {len(members)} trial(s); "
+                "it needs at least 3 (one each for train, val and test)"
+            )
+        # Order this class's trials so the first k spread evenly over subjects: shuffle each
+        # subject's trials, rank them by their relative position in that subject (ties broken
+        # by a random subject order), then hand out test first, val next, the rest to train.
+        position = np.empty(len(members))
+        tie_break = np.empty(len(members))
+        subjects = np.unique(group_subject[members])
+        subject_order = dict(zip(subjects, rng.permutation(len(subjects))))
+        for s in subjects:
+            own = np.flatnonzero(group_subject[members] == s)
+            own = own[rng.permutation(len(own))]
+            position[own] = (np.arange(len(own)) + 0.5) / len(own)
+            tie_break[own] = subject_order[s]
+        ordered = members[np.lexsort((tie_break, position))]
+        n_test, n_val = _counts(len(members), test_size, val_size)
+        side[ordered[:n_test]] = 2
+        side[ordered[n_test : n_test + n_val]] = 1
+        side[ordered[n_test + n_val :]] = 0
+    sample_side = side[inverse]
+    return [np.flatnonzero(sample_side == k) for k in (0, 1, 2)]
+
+
+def _subject_split(ds: Any, test_size: float, val_size: float, seed: int) -> list[np.ndarray]:
+    subject = np.asarray(ds.subject)
+    n_subjects = len(np.unique(subject))
+    if n_subjects < 3:
+        raise DataError(
+            f"subject split: the dataset has {n_subjects} subject(s); it needs at least 3 (one each for train, val and test)"
+        )
+    n_test, n_val = _counts(n_subjects, test_size, val_size)
+    everything = np.arange(len(subject))
+    rest, test = next(GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed).split(everything, groups=subject))
+    train, val = next(
+        GroupShuffleSplit(n_splits=1, test_size=n_val, random_state=seed + 1).split(rest, groups=subject[rest])
+    )
+    return [np.sort(rest[train]), np.sort(rest[val]), np.sort(test)]
+
+
+def make_split(
+    ds: Any,
+    strategy: Literal["trial", "subject"] | str = "trial",
+    *,
+    test_size: float = 0.2,
+    val_size: float = 0.2,
+    seed: int = 0,
+) -> Split:
+    """Split a dataset into train, validation and test indices without leaking recordings.
+
+    Args:
+        ds: An :class:`~eeg.datasets.EEGDataset` (or anything with ``y``, ``subject``,
+            ``groups`` and ``class_names``).
+        strategy: ``"trial"`` holds out whole trials per subject and class; ``"subject"``
+            holds out whole subjects.
+        test_size: Fraction of the recordings (trial split, per class) or of the subjects
+            (subject split) held out for the final test.
+        val_size: Fraction, of the whole, used for validation; train gets the rest.
+        seed: Seed of the shuffling; the same seed gives the same split.
+
+    Returns:
+        A :class:`Split` whose sides share no recording (and, for ``"subject"``, no subject).
+
+    Raises:
+        InputError: Unknown strategy or fractions outside (0, 1).
+        DataError: The split is infeasible: a class with fewer than 3 trials, or fewer than
+            3 subjects for the subject split.
+    """
+    if strategy not in STRATEGIES:
+        raise InputError(f"make_split: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    _check_fractions(test_size, val_size)
+    if strategy == "trial":
+        train, val, test = _trial_split(ds, test_size, val_size, np.random.default_rng(seed))
+    else:
+        train, val, test = _subject_split(ds, test_size, val_size, seed)
+    return Split(*(np.asarray(a, dtype=np.int64) for a in (train, val, test)), strategy=strategy)
+
+
+def leave_one_subject_out(ds: Any) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """Yield ``(train_indices, test_indices, held_out_subject)`` once per subject.
+
+    Raises:
+        DataError: The dataset has fewer than 2 subjects.
+    """
+    subject = np.asarray(ds.subject)
+    n_subjects = len(np.unique(subject))
+    if n_subjects < 2:
+        raise DataError(f"leave-one-subject-out: the dataset has {n_subjects} subject(s); it needs at least 2")
+    for train, test in LeaveOneGroupOut().split(np.zeros(len(subject)), groups=subject):
+        yield train.astype(np.int64), test.astype(np.int64), int(subject[test[0]])
+
+
+def majority_baseline(y_train: np.ndarray, y_eval: np.ndarray) -> float:
+    """Accuracy on ``y_eval`` of always predicting the most frequent class of ``y_train``.
+
+    Ties go to the smallest class index. This is the number any reported accuracy must beat.
+
+    Raises:
+        DataError: ``y_train`` or ``y_eval`` is empty.
+    """
+    y_train = np.asarray(y_train).astype(np.int64).ravel()
+    y_eval = np.asarray(y_eval).astype(np.int64).ravel()
+    if len(y_train) == 0 or len(y_eval) == 0:
+        raise DataError(f"majority_baseline: needs non-empty labels, got {len(y_train)} train and {len(y_eval)} eval")
+    majority = int(np.bincount(y_train).argmax())
+    return float(np.mean(y_eval == majority))

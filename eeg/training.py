@@ -1,0 +1,245 @@
+"""Fit and evaluate one hyperparameter set: used by the Ray trainables and by ``train``/``verify``.
+
+Data are standardised per feature with statistics of the training split only; the mean
+and scale are kept on :class:`PreparedData` so a saved model can be applied to new data
+the same way. Every evaluation reports the majority-class baseline and chance next to the
+accuracy, because 40 % means little until you know that always saying "calm" gets 38 %.
+
+TensorFlow is imported inside the functions that need it, so importing this module is cheap
+and :func:`configure_threads` can still act before TensorFlow starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+from eeg.errors import DataError, InputError
+from eeg.model import build_model, resolve_hparams
+from eeg.splits import Split, majority_baseline
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import keras
+
+__all__ = [
+    "PreparedData",
+    "prepare_data",
+    "train_model",
+    "evaluate",
+    "accuracy_line",
+    "configure_threads",
+]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Standardised arrays for each side of a split.
+
+    Attributes:
+        X_train, y_train, X_val, y_val: Training and validation arrays (``X`` float32).
+        X_test, y_test: The held-out test arrays, or ``None`` where the caller must not see
+            them (tuning trials get :meth:`without_test`).
+        n_classes: Number of classes of the dataset (not only those present in train).
+        class_names: Names of the classes, by index.
+        scaler_mean, scaler_scale: Per-feature statistics of the training split; apply them
+            to new data with :meth:`standardize`.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    n_classes: int
+    class_names: tuple[str, ...]
+    scaler_mean: np.ndarray | None = None
+    scaler_scale: np.ndarray | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample: ``(n_steps, n_features)`` or ``(n_features,)``."""
+        return tuple(int(d) for d in self.X_train.shape[1:])
+
+    def without_test(self) -> PreparedData:
+        """A copy with ``X_test``/``y_test`` set to ``None``: what a tuning trial may see."""
+        return dataclasses.replace(self, X_test=None, y_test=None)
+
+    def standardize(self, X: np.ndarray) -> np.ndarray:
+        """Apply the training statistics to raw features ``X`` (same shape as the dataset's)."""
+        if self.scaler_mean is None or self.scaler_scale is None:
+            raise DataError("PreparedData: no scaler statistics stored; build it with prepare_data")
+        return ((np.asarray(X, dtype=np.float32) - self.scaler_mean) / self.scaler_scale).astype(np.float32)
+
+
+def prepare_data(ds: Any, split: Split) -> PreparedData:
+    """Cut ``ds`` along ``split`` and standardise every feature with train statistics only.
+
+    Statistics are computed over all training samples and time steps (the last axis is
+    the feature axis), so nothing about the validation or test recordings leaks into them.
+
+    Args:
+        ds: An :class:`~eeg.datasets.EEGDataset` (``X``, ``y``, ``n_classes``, ``class_names``).
+        split: Indices from :func:`eeg.splits.make_split`; an empty ``test`` gives ``None``.
+
+    Returns:
+        A :class:`PreparedData`.
+
+    Raises:
+        DataError: The train or validation side is empty.
+    """
+    X = np.asarray(ds.X, dtype=np.float32)
+    y = np.asarray(ds.y, dtype=np.int64)
+    for side in ("train", "val"):
+        if len(getattr(split, side)) == 0:
+            raise DataError(f"prepare_data: the {split.strategy} split has an empty {side} side")
+    n_features = X.shape[-1]
+    scaler = StandardScaler().fit(X[split.train].reshape(-1, n_features))
+
+    def scaled(idx: np.ndarray) -> np.ndarray:
+        part = X[idx]
+        return scaler.transform(part.reshape(-1, n_features)).reshape(part.shape).astype(np.float32)
+
+    has_test = len(split.test) > 0
+    return PreparedData(
+        X_train=scaled(split.train),
+        y_train=y[split.train],
+        X_val=scaled(split.val),
+        y_val=y[split.val],
+        X_test=scaled(split.test) if has_test else None,
+        y_test=y[split.test] if has_test else None,
+        n_classes=int(ds.n_classes),
+        class_names=tuple(ds.class_names),
+        scaler_mean=scaler.mean_.astype(np.float32),
+        scaler_scale=scaler.scale_.astype(np.float32),
+    )
+
+
+def train_model(
+    hparams: Mapping[str, Any],
+    data: PreparedData,
+    *,
+    epochs: int,
+    seed: int = 0,
+    callbacks: Iterable[Any] = (),
+    early_stopping_patience: int | None = None,
+    initial_epoch: int = 0,
+    model: keras.Model | None = None,
+    verbose: int = 0,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Fit a model on ``data.X_train`` with validation on ``data.X_val``.
+
+    Args:
+        hparams: Overrides of :data:`eeg.model.DEFAULT_HPARAMS`; ``batch_size`` is used here.
+        data: Prepared arrays; the test arrays are never read.
+        epochs: Index of the last epoch to run (Keras semantics: runs ``epochs - initial_epoch``).
+        seed: Seeds Python, NumPy and TensorFlow. It is offset by ``initial_epoch`` so a
+            trainable that calls this once per epoch gets a fresh, reproducible shuffle each epoch.
+        callbacks: Extra Keras callbacks.
+        early_stopping_patience: If set, stop when ``val_loss`` has not improved for this many
+            epochs and restore the best weights.
+        initial_epoch: Epoch to resume from (for a restored checkpoint).
+        model: Continue training this model instead of building a new one.
+        verbose: Keras verbosity.
+
+    Returns:
+        ``(model, history)`` where ``history`` maps each metric (``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy``) to one float per epoch run.
+
+    Raises:
+        HParamError: A hyperparameter is unknown or invalid.
+    """
+    import keras
+
+    hp = resolve_hparams(hparams)
+    if int(epochs) <= int(initial_epoch):
+        raise InputError(f"train_model: epochs must be > initial_epoch, got {epochs=}, {initial_epoch=}")
+    keras.utils.set_random_seed(int(seed) + int(initial_epoch))
+    if model is None:
+        model = build_model(hp, data.input_shape, data.n_classes)
+    all_callbacks = list(callbacks)
+    if early_stopping_patience is not None:
+        all_callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=int(early_stopping_patience), restore_best_weights=True
+            )
+        )
+    fitted = model.fit(
+        data.X_train,
+        data.y_train,
+        validation_data=(data.X_val, data.y_val),
+        epochs=int(epochs),
+        initial_epoch=int(initial_epoch),
+        batch_size=hp["batch_size"],
+        callbacks=all_callbacks,
+        shuffle=True,
+        verbose=verbose,
+    )
+    history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
+    return model, history
+
+
+def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray, y_train: np.ndarray) -> dict[str, float]:
+    """Accuracy and loss of ``model`` on ``(X, y)``, with the baselines of the same split.
+
+    Args:
+        model: A compiled classifier from :func:`eeg.model.build_model`.
+        X, y: The evaluation arrays (validation or test).
+        y_train: Training labels, which define the majority class.
+
+    Returns:
+        ``{"accuracy", "loss", "majority_baseline", "chance"}`` as floats; ``chance`` is
+        ``1 / n_classes`` of the model's output layer.
+    """
+    scores = model.evaluate(X, y, batch_size=256, verbose=0, return_dict=True)
+    n_classes = int(model.output_shape[-1])
+    return {
+        "accuracy": float(scores["accuracy"]),
+        "loss": float(scores["loss"]),
+        "majority_baseline": majority_baseline(y_train, y),
+        "chance": 1.0 / n_classes,
+    }
+
+
+def accuracy_line(label: str, accuracy: float, majority_baseline: float, chance: float) -> str:
+    """Format an accuracy next to its baselines.
+
+    Example:
+        ``accuracy_line("Test accuracy", 0.413, 0.208, 0.2)`` gives
+        ``"Test accuracy: 41.3% (majority baseline 20.8%, chance 20.0%)"``.
+    """
+    return f"{label}: {accuracy:.1%} (majority baseline {majority_baseline:.1%}, chance {chance:.1%})"
+
+
+def configure_threads(n_threads: int) -> bool:
+    """Limit TensorFlow to ``n_threads`` intra-op and inter-op threads.
+
+    Call it before TensorFlow executes anything (a Ray trainable does so first thing, so
+    trials sharing a node do not each grab every core). Once TensorFlow has started the
+    setting is frozen; then this logs at debug level and changes nothing.
+
+    Returns:
+        ``True`` if the setting was applied, ``False`` if it was too late.
+
+    Raises:
+        InputError: ``n_threads`` is not a positive integer.
+    """
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+        raise InputError(f"configure_threads: n_threads must be a positive integer, got {n_threads!r}")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
+    except RuntimeError as exc:  # TensorFlow's context is already initialised
+        _log.debug("configure_threads(%d) ignored: %s", n_threads, exc)
+        return False
+    return True

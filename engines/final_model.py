@@ -1,0 +1,174 @@
+"""``train`` and ``verify``: the guide's section 7 (apply and verify) without the hand edit.
+
+Both read the held-out test split, which tuning never touched, and print every accuracy
+beside the majority-class baseline and chance of the same split.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from eeg.errors import InputError
+
+__all__ = ["read_hparams_file", "run_train", "run_verify", "paired_improvement"]
+
+DEFAULT_EPOCHS, SMOKE_EPOCHS = 40, 2
+
+
+def read_hparams_file(path: str | None) -> dict[str, Any]:
+    """The ``hyperparameters`` block of a best_hyperparameters.json (the guide's schema).
+
+    Keys it does not set keep their defaults; unknown keys fail in ``resolve_hparams``.
+    """
+    if path is None:
+        return {}
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file}: hyperparameter file not found")
+    try:
+        document = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{file}: must be JSON like best_hyperparameters.json, could not parse it ({exc})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("hyperparameters"), dict):
+        found = sorted(document) if isinstance(document, dict) else type(document).__name__
+        raise InputError(f"{file}: needs a 'hyperparameters' object (the guide's schema), found {found}")
+    return dict(document["hyperparameters"])
+
+
+def _epochs(config: Mapping[str, Any], epochs: int | None) -> int:
+    if epochs is not None and epochs < 1:
+        raise InputError(f"--epochs must be >= 1, got {epochs}")
+    chosen = epochs or DEFAULT_EPOCHS
+    return min(chosen, SMOKE_EPOCHS) if config.get("smoke_test") else chosen
+
+
+def _save_model_atomically(model: Any, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras", dir=target.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_train(config: Mapping[str, Any], hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
+    """Train the final model with early stopping on validation; save it and its test metrics."""
+    from engines.data import prepare_experiment_data
+    from engines.results import write_json_atomic
+    from eeg.model import resolve_hparams
+    from eeg.training import accuracy_line, evaluate, train_model
+
+    hparams = resolve_hparams(read_hparams_file(hparams_file))
+    n_epochs = _epochs(config, epochs)
+    data = prepare_experiment_data(config)
+    prepared = data.prepared
+    print(data.split.describe())
+    model, history = train_model(
+        hparams, prepared, epochs=n_epochs, seed=int(config["seed"]), early_stopping_patience=patience, verbose=0
+    )
+    val = evaluate(model, prepared.X_val, prepared.y_val, prepared.y_train)
+    test = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
+    output_dir = Path(config["output_dir"])
+    model_file = output_dir / "emotion_model.keras"
+    _save_model_atomically(model, model_file)
+    write_json_atomic(
+        output_dir / "train_metrics.json",
+        {
+            "hyperparameters": hparams,
+            "hparams_file": hparams_file,
+            "epochs_run": len(history.get("loss", [])),
+            "validation": val,
+            "test": test,
+            "data": data.description,
+            "seed": int(config["seed"]),
+            "model": str(model_file),
+            # The model expects standardised inputs: keep the training statistics with it.
+            "scaler_mean": prepared.scaler_mean.tolist(),
+            "scaler_scale": prepared.scaler_scale.tolist(),
+        },
+    )
+    print(accuracy_line("Validation accuracy", val["accuracy"], val["majority_baseline"], val["chance"]))
+    print(accuracy_line("Test accuracy", test["accuracy"], test["majority_baseline"], test["chance"]))
+    print(f"Saved {model_file} and {output_dir / 'train_metrics.json'}")
+    return 0
+
+
+def paired_improvement(before: list[float], after: list[float]) -> tuple[float, tuple[float, float] | None]:
+    """Mean paired difference (after - before) and its 95% t-interval over seeds (None for one seed)."""
+    from scipy import stats
+
+    diffs = [a - b for a, b in zip(after, before)]
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return mean, None
+    sem = statistics.stdev(diffs) / math.sqrt(len(diffs))
+    if sem == 0:
+        return mean, (mean, mean)
+    low, high = stats.t.interval(0.95, len(diffs) - 1, loc=mean, scale=sem)
+    return mean, (float(low), float(high))
+
+
+def run_verify(
+    config: Mapping[str, Any], hparams_file: str | None, *, epochs: int | None, patience: int, seeds: int
+) -> int:
+    """Train the default and the tuned config on the same split over several seeds; compare on test."""
+    from engines.data import prepare_experiment_data
+    from engines.results import write_json_atomic
+    from eeg.model import DEFAULT_HPARAMS, resolve_hparams
+    from eeg.training import evaluate, train_model
+
+    if hparams_file is None:
+        raise InputError("verify needs --hparams FILE (e.g. models/best_hyperparameters.json)")
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1, got {seeds}")
+    tuned = resolve_hparams(read_hparams_file(hparams_file))
+    default = resolve_hparams(DEFAULT_HPARAMS)
+    n_epochs = _epochs(config, epochs)
+    data = prepare_experiment_data(config)
+    prepared = data.prepared
+    print(data.split.describe())
+    scores: dict[str, list[float]] = {"default": [], "tuned": []}
+    baseline = chance = 0.0
+    for offset in range(seeds):
+        seed = int(config["seed"]) + offset
+        for label, hparams in (("default", default), ("tuned", tuned)):
+            model, _ = train_model(hparams, prepared, epochs=n_epochs, seed=seed, early_stopping_patience=patience)
+            result = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
+            scores[label].append(result["accuracy"])
+            baseline, chance = result["majority_baseline"], result["chance"]
+            print(f"  seed {seed} {label:>7}: test accuracy {result['accuracy']:.1%}", flush=True)
+    before, after = statistics.fmean(scores["default"]), statistics.fmean(scores["tuned"])
+    mean_gain, interval = paired_improvement(scores["default"], scores["tuned"])
+    ci = (
+        f"95% CI {interval[0] * 100:+.1f} to {interval[1] * 100:+.1f} over {seeds} seeds"
+        if interval
+        else "no CI with one seed; use --seeds 3"
+    )
+    print(f"Before optimization: {before:.1%} accuracy")
+    print(f"After optimization:  {after:.1%} accuracy")
+    print(f"Improvement: {mean_gain * 100:+.1f} points ({ci})")
+    print(f"Majority baseline on the same test split: {baseline:.1%} (chance {chance:.1%})")
+    write_json_atomic(
+        Path(config["output_dir"]) / "verify.json",
+        {
+            "hparams_file": hparams_file,
+            "test_accuracy_default": scores["default"],
+            "test_accuracy_tuned": scores["tuned"],
+            "improvement_points": mean_gain * 100,
+            "ci95_points": [v * 100 for v in interval] if interval else None,
+            "majority_baseline": baseline,
+            "chance": chance,
+            "epochs": n_epochs,
+            "data": data.description,
+        },
+    )
+    return 0

@@ -1,0 +1,124 @@
+"""The main engine: a Ray Tune experiment over the CNN+LSTM search space.
+
+Searchers (TPE via Optuna or HyperOpt, Bayesian optimisation, random, grid) propose
+configs; schedulers (ASHA, HyperBand, median stopping, FIFO) stop or pause trials on
+their per-epoch reports. The dataset goes into the object store once; the test split
+never leaves the driver.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from eeg.errors import InputError
+
+__all__ = [
+    "SEARCHERS",
+    "SCHEDULERS",
+    "METRIC",
+    "MODE",
+    "check_pairing",
+    "build_search",
+    "build_scheduler",
+    "experiment_name",
+    "RaySearch",
+]
+
+METRIC, MODE = "val_accuracy", "max"
+SEARCHERS = ("optuna", "hyperopt", "bayesopt", "random", "grid")
+SCHEDULERS = ("asha", "hyperband", "median", "fifo")
+# Schedulers that pause a trial and resume it later: they need a checkpoint to resume from.
+_PAUSING_SCHEDULERS = {"hyperband": "HyperBand pauses trials between brackets"}
+
+
+@dataclass
+class RaySearch:
+    """What a searcher choice turns into for the Tuner."""
+
+    search_alg: Any  # a ray.tune.search.Searcher / SearchAlgorithm
+    param_space: dict[str, Any]
+    num_samples: int
+    decode: Callable[[Mapping[str, Any]], dict] | None  # searcher sample -> model hparams
+
+
+def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
+    """Refuse, before anything runs, a searcher/scheduler/trainable combination that cannot work."""
+    if searcher not in SEARCHERS:
+        raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
+    if scheduler not in SCHEDULERS:
+        raise InputError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
+    if scheduler in _PAUSING_SCHEDULERS and not checkpoint:
+        raise InputError(
+            f"--scheduler {scheduler} needs per-epoch checkpoints ({_PAUSING_SCHEDULERS[scheduler]}) "
+            "but checkpointing is off (checkpoint: false); turn it on or use asha, median or fifo"
+        )
+
+
+def experiment_name(searcher: str, scheduler: str) -> str:
+    """A default name that never collides with an earlier run."""
+    return f"cnn_lstm_{searcher}_{scheduler}_{_dt.datetime.now():%Y%m%d-%H%M%S}"
+
+
+def build_search(searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any]) -> RaySearch:
+    """Translate the plain-data space for ``searcher``; each backend has exactly one translator."""
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    if searcher == "optuna":
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        from search_spaces.translate_optuna import suggest_optuna
+
+        # Define-by-run: conditional knobs (lstm_units only with the LSTM on) are truly conditional.
+        define_by_run = functools.partial(suggest_optuna, space=space)
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+        return RaySearch(OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE), {}, max_trials, None)
+    if searcher == "hyperopt":
+        from ray.tune.search.hyperopt import HyperOptSearch
+
+        from search_spaces.translate_hyperopt import decode_hyperopt, to_hyperopt_space
+
+        alg = HyperOptSearch(space=to_hyperopt_space(space), metric=METRIC, mode=MODE, random_state_seed=seed)
+        return RaySearch(alg, {}, max_trials, functools.partial(decode_hyperopt, space=space))
+    if searcher == "bayesopt":
+        from ray import tune
+        from ray.tune.search.bayesopt import BayesOptSearch
+
+        from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
+
+        # bayesian-optimization only takes continuous ranges: search encoded floats, decode in the trainable.
+        bounds = {name: tune.uniform(low, high) for name, (low, high) in to_bayesopt_bounds(space).items()}
+        alg = BayesOptSearch(space=bounds, metric=METRIC, mode=MODE, random_state=seed)
+        return RaySearch(alg, {}, max_trials, functools.partial(decode_bayesopt, space=space))
+    if searcher == "random":
+        from search_spaces.translate_ray import to_ray_param_space
+
+        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_param_space(space), max_trials, None)
+    if searcher == "grid":
+        from search_spaces.translate_ray import to_ray_grid
+
+        # A grid is exhaustive: --max-trials repeats the whole grid, so one pass is what users mean.
+        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_grid(space, defaults), 1, None)
+    raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
+
+
+def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:
+    """The trial scheduler; all of them count epochs (``training_iteration``)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
+
+    grace = max(1, min(grace_period, max_epochs))
+    if scheduler == "asha":
+        return ASHAScheduler(time_attr="training_iteration", max_t=max_epochs, grace_period=grace, reduction_factor=3)
+    if scheduler == "hyperband":
+        return HyperBandScheduler(time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+    if scheduler == "median":
+        return MedianStoppingRule(time_attr="training_iteration", grace_period=grace, min_samples_required=3)
+    if scheduler == "fifo":
+        return FIFOScheduler()
+    raise InputError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")

@@ -1,0 +1,193 @@
+"""The results writer every method shares: best_hyperparameters.json, the trials table, the Optuna study.
+
+Everything is written atomically (a temporary file in the same folder, then
+``os.replace``), so an interrupted run never leaves half a file and a bad run never
+clobbers a good earlier result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = [
+    "TrialRecord",
+    "STUDY_NAME",
+    "write_json_atomic",
+    "best_hyperparameters_document",
+    "write_best_hyperparameters",
+    "write_trials_table",
+    "write_optuna_study",
+    "optuna_storage_url",
+    "read_trials_table",
+]
+
+STUDY_NAME = "emotion_recognition_optuna"  # the guide's 8.4 loads this name
+
+
+@dataclass
+class TrialRecord:
+    """One trial, whatever method ran it."""
+
+    trial_id: str
+    params: dict[str, Any]
+    status: str  # complete | stopped_early | failed | running
+    best_val_accuracy: float | None = None
+    val_accuracy_history: list[float] = field(default_factory=list)
+    val_loss: float | None = None
+    accuracy: float | None = None
+    loss: float | None = None
+    epochs: int = 0
+    node_id: str | None = None
+    hostname: str | None = None
+    wall_time_s: float | None = None
+    setup_s: float | None = None
+    failure_reason: str | None = None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _replace_atomically(path: Path, write: Any, suffix: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write ``document`` as indented JSON to ``path`` atomically."""
+    text = json.dumps(document, indent=2, default=_json_default) + "\n"
+    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text), ".tmp")
+
+
+def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The guide's schema: ``{"hyperparameters": {...}, "metadata": {...}}`` with a timestamp."""
+    meta = {"timestamp": _dt.datetime.now().replace(microsecond=0).isoformat()}
+    meta.update(metadata)
+    return {"hyperparameters": dict(hparams), "metadata": meta}
+
+
+def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any]) -> Path:
+    """``<output_dir>/best_hyperparameters.json`` (what users open) plus a copy kept with the experiment."""
+    target = Path(output_dir) / "best_hyperparameters.json"
+    if experiment_dir is not None:
+        write_json_atomic(Path(experiment_dir) / "best_hyperparameters.json", document)
+    write_json_atomic(target, document)
+    return target
+
+
+def _table_rows(records: Sequence[TrialRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for record in records:
+        row = {k: v for k, v in asdict(record).items() if k not in ("params", "val_accuracy_history")}
+        row["val_accuracy_history"] = json.dumps(record.val_accuracy_history)
+        row.update({f"config/{k}": v for k, v in sorted(record.params.items())})
+        rows.append(row)
+    return rows
+
+
+def write_trials_table(records: Sequence[TrialRecord], experiment_dir: Path) -> tuple[Path, Path]:
+    """Every trial with config, metrics, status, failure reason, node and wall time: Parquet and CSV."""
+    import pandas as pd
+
+    frame = pd.DataFrame(_table_rows(records))
+    # Config columns mix types across trials (None for inactive knobs); keep them as text-safe objects.
+    for column in frame.columns:
+        if column.startswith("config/") and frame[column].map(type).nunique() > 1:
+            frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    parquet = Path(experiment_dir) / "trials.parquet"
+    csv = Path(experiment_dir) / "trials.csv"
+    _replace_atomically(parquet, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False), ".parquet")
+    _replace_atomically(csv, lambda tmp: frame.to_csv(tmp, index=False), ".csv")
+    return parquet, csv
+
+
+def read_trials_table(experiment_dir: Path):
+    """The trials table as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.read_parquet(Path(experiment_dir) / "trials.parquet", engine="pyarrow")
+
+
+def optuna_storage_url(output_dir: Path) -> str:
+    """``sqlite:///<output-dir>/tuning/optuna.db`` (relative when output_dir is, as in the guide)."""
+    path = Path(output_dir) / "tuning" / "optuna.db"
+    return f"sqlite:///{path}"
+
+
+_OPTUNA_STATE = {"complete": "COMPLETE", "stopped_early": "COMPLETE", "failed": "FAIL", "running": "FAIL"}
+
+
+def write_optuna_study(
+    records: Iterable[TrialRecord],
+    storage_url: str,
+    study_names: Sequence[str],
+    distributions_for: Any,
+) -> None:
+    """Write the trials into Optuna studies so ``optuna.load_study`` and its plots work on any method's run.
+
+    Each name in ``study_names`` is replaced by this run's trials: the guide's fixed name
+    always shows the latest run, and a per-experiment name keeps every run.
+
+    Args:
+        records: the trials.
+        storage_url: an Optuna RDB URL.
+        study_names: studies to (re)write.
+        distributions_for: ``params -> {name: optuna distribution}`` for the params a trial used.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    records = list(records)
+    frozen = []
+    for record in records:
+        params = {k: v for k, v in record.params.items() if v is not None}
+        state = getattr(optuna.trial.TrialState, _OPTUNA_STATE[record.status])
+        value = record.best_val_accuracy if state == optuna.trial.TrialState.COMPLETE else None
+        if state == optuna.trial.TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+            state, value = optuna.trial.TrialState.FAIL, None
+        user_attrs = {
+            "trial_id": record.trial_id,
+            "status": record.status,
+            "epochs": record.epochs,
+            "node_id": record.node_id,
+            "wall_time_s": record.wall_time_s,
+            "failure_reason": record.failure_reason,
+        }
+        frozen.append(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions_for(params),
+                value=value,
+                state=state,
+                intermediate_values={i + 1: v for i, v in enumerate(record.val_accuracy_history) if math.isfinite(v)},
+                user_attrs={k: v for k, v in user_attrs.items() if v is not None},
+            )
+        )
+    storage = optuna.storages.RDBStorage(storage_url)
+    for name in study_names:
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass  # first run with this name
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+        study.add_trials(frozen)

@@ -1,0 +1,12 @@
+"""Ray Tune trainables: one per model, each wrapping ``eeg.training``'s building blocks."""
+
+__all__ = ["train_cnn_lstm"]
+
+
+def __getattr__(name: str):
+    # Lazy, so importing the package does not import Ray in processes that do not need it.
+    if name == "train_cnn_lstm":
+        from trainables.cnn_lstm import train_cnn_lstm
+
+        return train_cnn_lstm
+    raise AttributeError(name)

@@ -1,0 +1,128 @@
+"""The Ray Tune function trainable for the CNN+LSTM emotion model.
+
+One ``ray.tune.report`` per epoch with a checkpoint (the ``.keras`` file holds the
+weights and the optimizer state; ``state.json`` the epoch), so ASHA/HyperBand can stop
+or pause a trial at any epoch and a restored trial continues at the next epoch.
+TensorFlow is imported inside the trainable, not at module level: the driver never
+pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ray import tune
+
+__all__ = ["train_cnn_lstm", "NonFiniteLossError", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
+
+CHECKPOINT_MODEL_FILE = "model.keras"
+CHECKPOINT_STATE_FILE = "state.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or Inf: this trial failed, the experiment goes on."""
+
+
+def _configure_tensorflow(cpus_per_trial: float) -> None:
+    """TensorFlow threads follow the trial's CPUs; GPU memory grows so fractional trials share a card."""
+    import tensorflow as tf
+
+    from eeg.training import configure_threads
+
+    # A reused actor already ran TensorFlow with these same resources: then this is a no-op.
+    configure_threads(max(1, int(round(cpus_per_trial))))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised in this process; growth was set by the first trial
+
+
+def _restore(checkpoint: tune.Checkpoint) -> tuple[Any, int]:
+    import keras
+
+    with checkpoint.as_directory() as directory:
+        model = keras.models.load_model(Path(directory) / CHECKPOINT_MODEL_FILE)
+        state = json.loads((Path(directory) / CHECKPOINT_STATE_FILE).read_text())
+    return model, int(state["epoch"])
+
+
+def _report_with_checkpoint(metrics: dict[str, Any], model: Any, epoch: int) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(Path(directory) / CHECKPOINT_MODEL_FILE)
+        (Path(directory) / CHECKPOINT_STATE_FILE).write_text(json.dumps({"epoch": epoch}))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+
+
+def train_cnn_lstm(
+    config: Mapping[str, Any],
+    data: Any,
+    max_epochs: int,
+    seed: int = 0,
+    cpus_per_trial: float = 1.0,
+    checkpoint: bool = True,
+    decode: Callable[[Mapping[str, Any]], dict] | None = None,
+) -> None:
+    """Train one hyperparameter config epoch by epoch, reporting to Ray Tune.
+
+    Args:
+        config: the searcher's sample (raw floats for BayesOpt; ``decode`` maps them back).
+        data: :class:`eeg.training.PreparedData` without the test split, from the object store.
+        max_epochs: the most epochs a trial may run; the scheduler may stop it sooner.
+        seed: weight initialisation and shuffling seed, the same for every trial.
+        cpus_per_trial: sets TensorFlow's thread pools.
+        checkpoint: report a checkpoint every epoch (needed to pause, resume and restore).
+        decode: maps a searcher's encoded sample to model hparams.
+    """
+    entered = time.perf_counter()
+    import keras  # noqa: F401 - timed on purpose: this is the start-up cost actor reuse saves
+    import ray
+
+    tf_import_s = time.perf_counter() - entered
+    _configure_tensorflow(cpus_per_trial)
+    from eeg.model import build_model, resolve_hparams
+    from eeg.splits import majority_baseline
+    from eeg.training import train_model
+
+    keras.backend.clear_session()  # a reused actor must not carry the last trial's graph
+    hparams = resolve_hparams(decode(config) if decode else config)
+    restored = tune.get_checkpoint()
+    if restored is not None:
+        model, last_epoch = _restore(restored)
+    else:
+        model, last_epoch = build_model(hparams, data.input_shape, data.n_classes), 0
+    node_id = ray.get_runtime_context().get_node_id()
+    hostname = socket.gethostname()
+    baseline = majority_baseline(data.y_train, data.y_val)
+    setup_s = time.perf_counter() - entered
+    for epoch in range(last_epoch + 1, max_epochs + 1):
+        # One epoch per call; train_model seeds each epoch so a restored trial replays the same shuffles.
+        model, history = train_model(hparams, data, epochs=epoch, initial_epoch=epoch - 1, model=model, seed=seed)
+        last = {name: values[-1] for name, values in history.items()}
+        if not (math.isfinite(last["loss"]) and math.isfinite(last["val_loss"])):
+            raise NonFiniteLossError(
+                f"loss became {last['loss']} (val_loss {last['val_loss']}) at epoch {epoch} "
+                f"with learning_rate={hparams['learning_rate']}, optimizer={hparams['optimizer']}"
+            )
+        metrics = {
+            "val_accuracy": last["val_accuracy"],
+            "val_loss": last["val_loss"],
+            "accuracy": last["accuracy"],
+            "loss": last["loss"],
+            "epoch": epoch,
+            "val_majority_baseline": baseline,
+            "node_id": node_id,
+            "hostname": hostname,
+            "setup_s": setup_s,
+            "tf_import_s": tf_import_s,
+        }
+        if checkpoint:
+            _report_with_checkpoint(metrics, model, epoch)
+        else:
+            tune.report(metrics)

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The one CLI: ``tune`` (default) | ``train`` | ``verify`` | ``report``.
+
+Exit codes: 0 done; 2 the user's input is wrong (one line on stderr, nothing
+written); 1 a real failure (with its traceback).
+
+Examples:
+    python tune_cluster.py --use-dummy-data --max-trials 5
+    python tune_cluster.py tune --address auto --max-trials 200 --time-budget 8h --data /shared/deap --dataset deap
+    python tune_cluster.py train --hparams models/best_hyperparameters.json --use-dummy-data
+    python tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data --seeds 3
+    python tune_cluster.py report
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = ("tune", "train", "verify", "report")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2 (the CLI contract)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {self.prog}: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--use-dummy-data", action="store_true", default=None, help="realistic synthetic EEG (no files needed)")
+    group.add_argument("--data", help="a feature table (.npz/.csv/.parquet), DEAP's data_preprocessed_python or a SEED folder")
+    group.add_argument("--dataset", choices=("table", "deap", "seed"), help="what --data holds (default: table)")
+    group.add_argument("--label-rule", help="DEAP labels: valence | arousal | quadrants (default) | valence5")
+    group.add_argument("--split", choices=("trial", "subject"), help="hold out whole trials (default) or whole subjects")
+    group.add_argument("--split-seed", type=int, help="seed of the train/val/test split (default 0; keep it across commands)")
+    group.add_argument("--output-dir", help="where results go (default: models)")
+    group.add_argument("--seed", type=int, help="seed for weights and the searcher (default 0)")
+    group.add_argument("--smoke-test", action="store_true", default=None, help="tiny data, trials and epochs: checks the path end to end")
+    group.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (flags override it)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="tune_cluster.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
+
+    tune = commands.add_parser("tune", help="search hyperparameters (default)")
+    _add_data_flags(tune)
+    search = tune.add_argument_group("search")
+    search.add_argument("--method", choices=("ray", "optuna", "keras-tuner"), help="engine (default: ray)")
+    search.add_argument("--searcher", help="ray: optuna (TPE, default) | hyperopt (TPE) | bayesopt | random | grid")
+    search.add_argument("--scheduler", help="ray: asha (default) | hyperband | median | fifo")
+    search.add_argument("--tuning-algorithm", choices=("bayesian", "hyperband", "random"), help="keras-tuner's algorithm")
+    search.add_argument("--max-trials", type=int, help="number of trials (default 20)")
+    search.add_argument("--max-epochs", type=int, help="epochs a trial may run at most (default 12)")
+    search.add_argument("--grace-period", type=int, help="epochs before a scheduler may stop a trial (default 2)")
+    search.add_argument("--time-budget", help="stop the experiment after this long, e.g. 8h or 45m")
+    search.add_argument("--space", help="YAML overriding search-space ranges")
+    resources = tune.add_argument_group("resources")
+    resources.add_argument("--address", help="Ray cluster address: auto on a cluster (default: an embedded local Ray)")
+    resources.add_argument("--max-concurrent", type=int, help="trials running at once (default: as resources allow)")
+    resources.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default 1); sets TensorFlow's threads")
+    resources.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractional shares a card (e.g. 0.25)")
+    resources.add_argument("--memory-per-trial", help="memory each trial reserves, e.g. 2G")
+    resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,
+                           help="start a fresh worker per trial (pays the TensorFlow import every time)")
+    resources.add_argument("--max-failures", type=int, help="retries of a crashed trial from its checkpoint (default 0)")
+    output = tune.add_argument_group("experiment")
+    output.add_argument("--storage", help="experiment storage: a local or NFS path, or s3://bucket/prefix")
+    output.add_argument("--name", help="experiment name (default: cnn_lstm_<searcher>_<scheduler>_<time>)")
+    output.add_argument("--resume", action="store_true", default=None, help="continue the experiment --name")
+    output.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Ray's progress output (default 1)")
+
+    for name, help_text in (("train", "train the final model"), ("verify", "default vs tuned on the held-out test split")):
+        sub = commands.add_parser(name, help=help_text)
+        _add_data_flags(sub)
+        sub.add_argument("--hparams", help="best_hyperparameters.json (keys it does not set keep their defaults)")
+        sub.add_argument("--epochs", type=int, default=None, help="most epochs; early stopping on val_loss ends sooner (default 40)")
+        sub.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
+        if name == "verify":
+            sub.add_argument("--seeds", type=int, default=3, help="training seeds per config (default 3)")
+
+    report = commands.add_parser("report", help="plots and a summary of an experiment")
+    report.add_argument("--experiment", help="experiment folder (default: the newest under <output-dir>/tuning)")
+    report.add_argument("--output-dir", default="models")
+    return parser
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    argv = list(argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        return ["tune", *argv]
+    return argv
+
+
+def _settings(args: argparse.Namespace, extra: Sequence[str] = ()) -> dict:
+    from engines.config import DEFAULTS, resolve_config
+
+    flags = {k: v for k, v in vars(args).items() if k in DEFAULTS}
+    return resolve_config(flags, getattr(args, "config_file", None))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "report":
+        from engines.report import run_report
+
+        return run_report(args.experiment, args.output_dir)
+    config = _settings(args)
+    if args.command == "tune":
+        if config["method"] == "ray":
+            from engines.ray_experiment import run_ray_tune
+
+            return run_ray_tune(config)
+        from engines.single_machine import run_single_machine
+
+        return run_single_machine(config)
+    from engines.final_model import run_train, run_verify
+
+    if args.command == "train":
+        return run_train(config, args.hparams, epochs=args.epochs, patience=args.patience)
+    return run_verify(config, args.hparams, epochs=args.epochs, patience=args.patience, seeds=args.seeds)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from eeg.errors import InputError
+
+    args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    try:
+        return _dispatch(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
