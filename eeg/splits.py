@@ -127,14 +127,15 @@ def _subject_split(ds: Any, test_size: float, val_size: float, seed: int) -> lis
     n_subjects = len(np.unique(subject))
     if n_subjects < 3:
         raise DataError(
-            f"subject split: the dataset has {n_subjects} subject(s); it needs at least 3 (one each for train, val and test)"
+            f"subject split: the dataset has {n_subjects} subject(s); "
+            "it needs at least 3 (one each for train, val and test)"
         )
     n_test, n_val = _counts(n_subjects, test_size, val_size)
     everything = np.arange(len(subject))
-    rest, test = next(GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed).split(everything, groups=subject))
-    train, val = next(
-        GroupShuffleSplit(n_splits=1, test_size=n_val, random_state=seed + 1).split(rest, groups=subject[rest])
-    )
+    outer = GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
+    rest, test = next(outer.split(everything, groups=subject))
+    inner = GroupShuffleSplit(n_splits=1, test_size=n_val, random_state=seed + 1)
+    train, val = next(inner.split(rest, groups=subject[rest]))
     return [np.sort(rest[train]), np.sort(rest[val]), np.sort(test)]
 
 

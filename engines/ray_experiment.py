@@ -152,7 +152,8 @@ def run_ray_tune(config: dict[str, Any]) -> int:
             "or choose another --name (nothing was overwritten)"
         )
     search = build_search(
-        settings["searcher"], space, max_trials=settings["max_trials"], seed=int(settings["seed"]), defaults=DEFAULT_HPARAMS
+        settings["searcher"], space, max_trials=settings["max_trials"], seed=int(settings["seed"]), defaults=DEFAULT_HPARAMS,
+        smoke_test=bool(settings.get("smoke_test")),
     )
     data = prepare_experiment_data(settings)
     print(data.split.describe() if hasattr(data.split, "describe") else data.description)

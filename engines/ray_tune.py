@@ -65,8 +65,19 @@ def experiment_name(searcher: str, scheduler: str) -> str:
     return f"cnn_lstm_{searcher}_{scheduler}_{_dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
-def build_search(searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any]) -> RaySearch:
-    """Translate the plain-data space for ``searcher``; each backend has exactly one translator."""
+def build_search(
+    searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False
+) -> RaySearch:
+    """Translate the plain-data space for ``searcher``; each backend has exactly one translator.
+
+    Args:
+        searcher: one of :data:`SEARCHERS`.
+        space: a :class:`search_spaces.space.SearchSpace`.
+        max_trials: trials to sample (a grid runs its own size once).
+        seed: the searcher's seed.
+        defaults: model defaults for the knobs a grid holds fixed.
+        smoke_test: a grid over one axis of two points instead of the full small grid.
+    """
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     if searcher == "optuna":
@@ -87,14 +98,12 @@ def build_search(searcher: str, space: Any, *, max_trials: int, seed: int, defau
         alg = HyperOptSearch(space=to_hyperopt_space(space), metric=METRIC, mode=MODE, random_state_seed=seed)
         return RaySearch(alg, {}, max_trials, functools.partial(decode_hyperopt, space=space))
     if searcher == "bayesopt":
-        from ray import tune
         from ray.tune.search.bayesopt import BayesOptSearch
 
         from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
 
         # bayesian-optimization only takes continuous ranges: search encoded floats, decode in the trainable.
-        bounds = {name: tune.uniform(low, high) for name, (low, high) in to_bayesopt_bounds(space).items()}
-        alg = BayesOptSearch(space=bounds, metric=METRIC, mode=MODE, random_state=seed)
+        alg = BayesOptSearch(space=to_bayesopt_bounds(space), metric=METRIC, mode=MODE, random_state=seed)
         return RaySearch(alg, {}, max_trials, functools.partial(decode_bayesopt, space=space))
     if searcher == "random":
         from search_spaces.translate_ray import to_ray_param_space
@@ -104,7 +113,8 @@ def build_search(searcher: str, space: Any, *, max_trials: int, seed: int, defau
         from search_spaces.translate_ray import to_ray_grid
 
         # A grid is exhaustive: --max-trials repeats the whole grid, so one pass is what users mean.
-        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_grid(space, defaults), 1, None)
+        grid_shape = {"axes": ("learning_rate",), "points_per_axis": 2} if smoke_test else {}
+        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_grid(space, defaults, **grid_shape), 1, None)
     raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
 
 

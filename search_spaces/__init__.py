@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from search_spaces.cnn_lstm import SPACE
-from search_spaces.overrides import apply_space_overrides, load_space_overrides
+from search_spaces.overrides import apply_space_overrides, check_space_against_model, load_space_overrides
 from search_spaces.space import Bool, Categorical, Condition, Float, Int, Param, SearchSpace, SpaceError
 from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
 from search_spaces.translate_hyperopt import decode_hyperopt, to_hyperopt_space
 from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
-from search_spaces.translate_optuna import optuna_define_by_run, suggest_optuna
+from search_spaces.translate_optuna import optuna_define_by_run, optuna_distributions, suggest_optuna
 from search_spaces.translate_ray import DEFAULT_GRID_AXES, to_ray_grid, to_ray_param_space
 
 __all__ = [
@@ -44,11 +44,13 @@ __all__ = [
     "Condition",
     "load_space_overrides",
     "apply_space_overrides",
+    "check_space_against_model",
     "to_ray_param_space",
     "to_ray_grid",
     "DEFAULT_GRID_AXES",
     "suggest_optuna",
     "optuna_define_by_run",
+    "optuna_distributions",
     "to_hyperopt_space",
     "decode_hyperopt",
     "to_bayesopt_bounds",

@@ -21,7 +21,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import yaml
 
 from search_spaces.space import Bool, Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["load_space_overrides", "apply_space_overrides", "FIELDS"]
+__all__ = ["load_space_overrides", "apply_space_overrides", "check_space_against_model", "FIELDS"]
 
 FIELDS: dict[type, tuple[str, ...]] = {
     Float: ("low", "high", "log"),
@@ -92,6 +92,36 @@ def apply_space_overrides(overrides: Any, space: SearchSpace, *, where: str = "o
     params = tuple(replaced.get(p.name, p) for p in space)
     # Building the space re-checks every rule, with the file as the message prefix.
     return SearchSpace(name=space.name, params=params, source=where)
+
+
+def check_space_against_model(space: SearchSpace, resolve_hparams: Callable[[Mapping[str, Any]], Any]) -> None:
+    """Check that the model accepts every extreme of ``space`` before any trial runs.
+
+    A space file can be well formed yet ask for what the model cannot build
+    (``kernel_size: {choices: [9]}``, a dropout up to 1.0). Passing each parameter's ``low``,
+    ``high`` and every choice through the model's own validator turns that into one clear
+    error at load time instead of a failed trial hours later.
+
+    Args:
+        space: The (possibly overridden) space.
+        resolve_hparams: ``eeg.model.resolve_hparams``, passed in so this package never
+            imports the model.
+
+    Raises:
+        SpaceError: ``f"{space.where}: <the model's message>"`` for the first rejected value.
+    """
+    from eeg.errors import InputError
+
+    for param in space:
+        if isinstance(param, (Float, Int)):
+            extremes: tuple[Any, ...] = (param.low, param.high)
+        else:
+            extremes = tuple(param.choices)
+        for value in extremes:
+            try:
+                resolve_hparams({param.name: value})
+            except InputError as exc:
+                raise SpaceError(f"{space.where}: the model rejects {param.name}={value!r} ({exc})") from None
 
 
 def _override(space: SearchSpace, name: str, fields: Any, where: str) -> Param:

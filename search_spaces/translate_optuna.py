@@ -14,17 +14,22 @@ Two ways in:
   them from the defaults). Ray does not support ``points_to_evaluate`` with a
   define-by-run space.
 
-Optuna itself is never imported here: the trial object brings its methods with it.
+To record trials that another searcher ran into an Optuna study (so ``optuna.load_study``
+and Optuna's plots work for every run), :func:`optuna_distributions` gives the matching
+distributions for ``optuna.trial.create_trial(params=..., distributions=...)``.
+
+Optuna is imported only by :func:`optuna_distributions`; the suggest functions use the
+trial object's own methods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from search_spaces.space import Bool, Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["suggest_optuna", "optuna_define_by_run"]
+__all__ = ["suggest_optuna", "optuna_define_by_run", "optuna_distributions"]
 
 
 def suggest_optuna(trial: Any, space: SearchSpace) -> dict[str, Any]:
@@ -64,6 +69,40 @@ def optuna_define_by_run(space: SearchSpace) -> Callable[[Any], dict[str, Any]]:
         checkpoint the searcher.
     """
     return _DefineByRun(space)
+
+
+def optuna_distributions(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Optuna distributions for the parameters a finished trial used.
+
+    The same mapping :func:`suggest_optuna` uses: ``FloatDistribution(low, high, log=...)``,
+    ``IntDistribution(low, high, step=..., log=...)``, ``CategoricalDistribution(choices)``.
+
+    Args:
+        space: The space the trial was drawn from.
+        params: The trial's decoded config; keys outside ``space`` (epochs, paths) are skipped.
+
+    Returns:
+        ``name -> optuna distribution`` for every key of ``params`` that ``space`` knows.
+
+    Raises:
+        SpaceError: A parameter kind Optuna cannot express.
+    """
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    distributions: dict[str, Any] = {}
+    for name in params:
+        if name not in space:
+            continue
+        param = space[name]
+        if isinstance(param, Float):
+            distributions[name] = FloatDistribution(param.low, param.high, log=param.log)
+        elif isinstance(param, Int):
+            distributions[name] = IntDistribution(param.low, param.high, step=param.step, log=param.log)
+        elif isinstance(param, (Categorical, Bool)):
+            distributions[name] = CategoricalDistribution(list(param.choices))
+        else:
+            raise SpaceError(f"{space.where}: Optuna cannot map parameter {name!r} of kind {type(param).__name__}")
+    return distributions
 
 
 class _DefineByRun:

@@ -239,7 +239,7 @@ def test_text_labels_in_a_csv_are_not_integers(tmp_path):
 
 def test_one_based_labels_are_outside_0_to_k_minus_1(tmp_path):
     X, y = table(n_classes=5)
-    expect_data_error(write_npz(tmp_path, X=X, y=y + 1), "0..4", "got 5", folder=tmp_path)
+    expect_data_error(write_npz(tmp_path, X=X, y=y + 1), "0..4", "got 5", "1-based", folder=tmp_path)
 
 
 def test_negative_labels_are_outside_the_range(tmp_path):

@@ -166,7 +166,6 @@ def test_an_unreadable_mat_file_is_named(tmp_path):
 
 
 def test_a_file_without_seed_keys_lists_what_it_holds(tmp_path):
-    tmp_path.joinpath("x").mkdir()
     savemat(tmp_path / "1_20131027.mat", {"eeg": np.zeros((2, 2))})
     savemat(tmp_path / "label.mat", {"label": SEED_LABELS})
     expect_data_error(tmp_path, "1_20131027.mat", "de_LDS1", "[eeg]")

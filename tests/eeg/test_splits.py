@@ -39,7 +39,8 @@ def test_every_sample_lands_on_exactly_one_side_and_no_recording_on_two(strategy
     assert split.strategy == strategy
     np.testing.assert_array_equal(np.sort(np.concatenate(sides(split))), np.arange(len(ds.y)))
     recordings = [set(ds.groups[idx]) for idx in sides(split)]
-    assert all(recordings) and not (recordings[0] & recordings[1] or recordings[0] & recordings[2] or recordings[1] & recordings[2])
+    assert all(recordings)
+    assert not (recordings[0] & recordings[1] or recordings[0] & recordings[2] or recordings[1] & recordings[2])
 
 
 def test_the_subject_split_holds_out_whole_subjects():
