@@ -243,7 +243,8 @@ def _trial_signal(config: SyntheticConfig, subj: dict, subject: int, trial: int,
     centres = [(2.5, 0.9), (subj["theta_f"], 0.8), (subj["iaf"], 0.6), (subj["beta_f"], 4.0), (38.0, 4.0)]
     rhythms = [_bump(f, c, w) * (f > 0.5) for c, w in centres]
     slow = _bump(f, 0.0, 0.3) * (f > 0)
-    sources = _MIX @ _shaped_noise(rng, np.stack([background] + rhythms), n, rows=n_ch)  # (6, n_ch, n), smeared
+    # (6, n_ch, n), spatially smeared. einsum, not matmul: threaded BLAS thrashes on busy small machines.
+    sources = np.einsum("ij,bjn->bin", _MIX, _shaped_noise(rng, np.stack([background] + rhythms), n, rows=n_ch))
     envelopes = np.exp(0.45 * _shaped_noise(rng, slow[None], n, rows=5)[0] - 0.45**2)  # (5, n), E[env^2] = 1
 
     valence, arousal = config.affect[label]

@@ -114,6 +114,11 @@ def _ray_init(address: str | None) -> bool:
     return True
 
 
+def _trial_dirname(trial) -> str:
+    # Ray's default folder name spells out the whole config and gets too long for some filesystems.
+    return f"trial_{trial.trial_id}"
+
+
 def _finished_summary(paths: ExperimentPaths) -> dict[str, Any] | None:
     if paths.summary_file.is_file():
         summary = json.loads(paths.summary_file.read_text())
@@ -197,6 +202,7 @@ def run_ray_tune(config: dict[str, Any]) -> int:
                     max_concurrent_trials=settings.get("max_concurrent"),
                     time_budget_s=settings["time_budget_s"],
                     reuse_actors=bool(settings["reuse_actors"]),
+                    trial_dirname_creator=_trial_dirname,
                 ),
                 run_config=tune.RunConfig(
                     name=paths.name,

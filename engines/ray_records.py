@@ -93,7 +93,8 @@ def summarise(
     counts = {status: sum(r.status == status for r in records) for status in ("complete", "stopped_early", "failed", "running")}
     scored = [r for r in records if r.status != "failed" and r.best_val_accuracy is not None]
     best = max(scored, key=lambda r: r.best_val_accuracy) if scored else None
-    busy = sum((r.wall_time_s or 0.0) + (r.setup_s or 0.0) for r in records) * float(settings["cpus_per_trial"])
+    # time_total_s already spans the trial's set-up (its clock starts when the trainable does).
+    busy = sum(r.wall_time_s or 0.0 for r in records) * float(settings["cpus_per_trial"])
     failures = [r.failure_reason for r in records if r.failure_reason]
     nodes = sorted({r.node_id for r in records if r.node_id})
     return {

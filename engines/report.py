@@ -48,7 +48,11 @@ def summary_text(experiment_dir: Path) -> str:
         lines.append(f"  worker utilisation: {summary['worker_utilisation']:.0%} over {summary['run_wall_s']:.0f} s")
     if not ok.empty:
         best = ok.loc[ok["best_val_accuracy"].idxmax()]
-        params = {c.removeprefix("config/"): best[c] for c in trials.columns if c.startswith("config/") and best[c] is not None}
+        params = {
+            c.removeprefix("config/"): (best[c].item() if hasattr(best[c], "item") else best[c])
+            for c in trials.columns
+            if c.startswith("config/") and best[c] is not None and not (isinstance(best[c], float) and best[c] != best[c])
+        }
         baseline = summary.get("val_majority_baseline")
         beside = f" (validation majority baseline {baseline:.1%})" if baseline is not None else ""
         lines.append(f"Best trial {best['trial_id']}: val_accuracy {best['best_val_accuracy']:.1%}{beside}")
@@ -76,9 +80,14 @@ def _write_plots(study, experiment_dir: Path) -> list[str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import warnings
+
+    import optuna
     import optuna.visualization as plotly_vis
     import optuna.visualization.matplotlib as mpl_vis
 
+    # The matplotlib backends are marked experimental; they work, and the warning only adds noise.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     written, skipped = [], []
     plots_dir = experiment_dir / "plots"
     plots_dir.mkdir(exist_ok=True)
