@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import warnings
 import os
 import time
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ def build_search(
 
         # Define-by-run: conditional knobs (lstm_units only with the LSTM on) are truly conditional.
         define_by_run = functools.partial(suggest_optuna, space=space)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # Multivariate TPE models the knobs jointly (conditional ones by group); Optuna flags it experimental.
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
         return RaySearch(OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE), {}, max_trials, None)
     if searcher == "hyperopt":

@@ -1,0 +1,51 @@
+"""Shared fixtures: a local Ray for the tests that need one, bound to loopback, token auth as Ray sets it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The guide's section 7, Step 1 example, byte for byte: users feed exactly this to `train --hparams`.
+GUIDE_EXAMPLE_HPARAMS = """{
+  "hyperparameters": {
+    "learning_rate": 0.0005,
+    "cnn_filters_0": 96,
+    "cnn_filters_1": 192,
+    "cnn_filters_2": 256,
+    "lstm_units": 160,
+    "dense_units_0": 320,
+    "batch_size": 64,
+    "optimizer": "adamw"
+  },
+  "metadata": {
+    "best_score": 0.8743,
+    "timestamp": "2025-10-28T10:30:00"
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One embedded Ray for every test that runs trials in-process (starting Ray costs seconds)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def guide_hparams_file(tmp_path: Path) -> Path:
+    path = tmp_path / "best_hyperparameters.json"
+    path.write_text(GUIDE_EXAMPLE_HPARAMS)
+    return path

@@ -1,0 +1,101 @@
+"""Bad input: one line on stderr naming the rule and the value, exit code 2, nothing written or overwritten."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tune_cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--max-trials", "0"], "--max-trials must be a whole number >= 1, got 0"),
+        (["--scheduler", "sometimes"], "--scheduler must be one of"),
+        (["--searcher", "genetic"], "--searcher must be one of"),
+        (["--time-budget", "overnight"], "--time-budget: a duration looks like"),
+        (["--memory-per-trial", "lots"], "--memory-per-trial: memory looks like"),
+        (["--grace-period", "9", "--max-epochs", "3"], "grace_period=9, max_epochs=3"),
+        (["--resume"], "--resume needs --name"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial must be > 0"),
+    ],
+)
+def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, capsys, flags, expected):
+    output = tmp_path / "out"
+    code = tune_cluster.main(["--use-dummy-data", "--output-dir", str(output), *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert expected in err and len(err.splitlines()) == 1
+    assert not output.exists()
+
+
+def test_no_data_given_names_the_flags_to_use(tmp_path, capsys):
+    assert tune_cluster.main(["--output-dir", str(tmp_path / "out")]) == 2
+    assert "--use-dummy-data" in capsys.readouterr().err
+
+
+def test_a_missing_data_file_is_named_and_an_earlier_result_survives(tmp_path, capsys):
+    output = tmp_path / "out"
+    output.mkdir()
+    best = output / "best_hyperparameters.json"
+    best.write_text('{"hyperparameters": {}, "metadata": {}}')
+    code = tune_cluster.main(["--data", str(tmp_path / "nope.npz"), "--output-dir", str(output), "--name", "x"])
+    assert code == 2
+    assert "nope.npz" in capsys.readouterr().err
+    assert best.read_text() == '{"hyperparameters": {}, "metadata": {}}'
+    assert not (output / "tuning").exists()
+
+
+def test_a_space_file_with_low_above_high_is_refused_before_any_trial(tmp_path, capsys):
+    space = tmp_path / "my_space.yaml"
+    space.write_text("learning_rate:\n  low: 0.1\n  high: 0.001\n")
+    code = tune_cluster.main(["--use-dummy-data", "--space", str(space), "--output-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "my_space.yaml" in err and "low < high" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_config_file_with_an_unknown_setting_names_it(tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text("max_trials: 4\nmax_trails: 5\n")
+    code = tune_cluster.main(["--use-dummy-data", "--config", str(config), "--output-dir", str(tmp_path / "out")])
+    assert code == 2 and "'max_trails'" in capsys.readouterr().err
+
+
+def test_an_unreadable_hparams_file_for_train_exits_2(tmp_path, capsys):
+    hparams = tmp_path / "best.json"
+    hparams.write_text("{not json")
+    code = tune_cluster.main(["train", "--hparams", str(hparams), "--use-dummy-data", "--output-dir", str(tmp_path / "o")])
+    assert code == 2 and "best.json" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_hyperparameter_is_named(tmp_path, capsys):
+    hparams = tmp_path / "best.json"
+    hparams.write_text('{"hyperparameters": {"lstm_unitz": 3}, "metadata": {}}')
+    code = tune_cluster.main(["train", "--hparams", str(hparams), "--use-dummy-data", "--output-dir", str(tmp_path / "o")])
+    assert code == 2 and "lstm_unitz" in capsys.readouterr().err
+
+
+def test_through_the_real_entry_point_bad_input_prints_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tune_cluster.py"), "--data", str(tmp_path / "missing"), "--dataset", "deap",
+         "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "missing" in result.stderr
+
+
+def test_an_unknown_subcommand_flag_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tune_cluster.py"), "--max-trails", "5"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,67 @@
+"""An interrupted experiment continues with --resume: finished trials are not rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _tune(output_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--max-trials", "3",
+        "--max-concurrent", "1", "--scheduler", "fifo", "--name", "interrupted", "--output-dir", str(output_dir),
+        "--verbose", "0", *extra,
+    ]
+
+
+def _iterations(folder: Path) -> dict[str, int]:
+    counts = {}
+    for progress in folder.glob("trial_*/progress.csv"):
+        counts[progress.parent.name] = max(0, len(progress.read_text().strip().splitlines()) - 1)
+    return counts
+
+
+def test_an_interrupted_experiment_resumes_to_the_requested_trials_without_rerunning_finished_ones(tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "tuning" / "interrupted"
+    process = subprocess.Popen(_tune(tmp_path), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 240
+    try:
+        # Interrupt once the first trial has finished (2 epochs) and the second has started.
+        while time.time() < deadline and not (len(_iterations(folder)) >= 2 and 2 in _iterations(folder).values()):
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C or a scheduler's preemption sends
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    before = _iterations(folder)
+    finished_before = {name for name, n in before.items() if n == 2}
+    assert finished_before, before
+    summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
+    assert not summary.get("finished", False)
+
+    resumed = subprocess.run(_tune(tmp_path, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = _iterations(folder)
+    assert len(after) == 3 and all(n == 2 for n in after.values()), after
+    for name in finished_before:
+        assert after[name] == before[name]  # not rerun: no new epochs reported
+    trials = pd.read_parquet(folder / "trials.parquet")
+    assert len(trials) == 3 and set(trials["status"]) == {"complete"}
+    assert json.loads((folder / "summary.json").read_text())["finished"] is True
+
+    again = subprocess.run(_tune(tmp_path, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "already finished" in again.stdout

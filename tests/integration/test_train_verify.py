@@ -1,0 +1,39 @@
+"""`train` and `verify` on the held-out test split, always beside the majority baseline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tune_cluster
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_guides_example_file_trains_and_evaluates(guide_hparams_file, tmp_path, capsys):
+    output = tmp_path / "models"
+    code = tune_cluster.main(
+        ["train", "--hparams", str(guide_hparams_file), "--use-dummy-data", "--smoke-test", "--output-dir", str(output)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Test accuracy:" in out and "majority baseline" in out and "chance" in out
+    assert (output / "emotion_model.keras").stat().st_size > 0
+    metrics = json.loads((output / "train_metrics.json").read_text())
+    assert metrics["hyperparameters"]["cnn_filters_0"] == 96  # from the file
+    assert metrics["hyperparameters"]["kernel_size"] == 3  # not in the file: the default
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+
+
+def test_verify_prints_before_after_and_improvement_with_an_interval(guide_hparams_file, tmp_path, capsys):
+    code = tune_cluster.main(
+        ["verify", "--hparams", str(guide_hparams_file), "--use-dummy-data", "--smoke-test", "--seeds", "2",
+         "--output-dir", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Before optimization:" in out and "After optimization:" in out
+    assert "Improvement:" in out and "95% CI" in out and "Majority baseline" in out
+    result = json.loads((tmp_path / "verify.json").read_text())
+    assert len(result["test_accuracy_default"]) == len(result["test_accuracy_tuned"]) == 2

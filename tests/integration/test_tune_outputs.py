@@ -1,0 +1,111 @@
+"""A Ray run's outputs work the way the guide's users already use them (section 8.4) and `report` draws them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import tune_cluster
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def five_trial_run(local_ray, tmp_path_factory):
+    """The seed's quick test, `tune_cluster.py --use-dummy-data --max-trials 5`, from a project folder."""
+    project = tmp_path_factory.mktemp("project")
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        code = tune_cluster.main(
+            ["--use-dummy-data", "--smoke-test", "--max-trials", "5", "--name", "quick", "--verbose", "0"]
+        )
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+    return project
+
+
+def test_the_guides_load_study_finds_five_trials_and_its_three_plots_render(five_trial_run):
+    import optuna
+
+    cwd = os.getcwd()
+    os.chdir(five_trial_run)
+    try:
+        study = optuna.load_study(study_name="emotion_recognition_optuna", storage="sqlite:///models/tuning/optuna.db")
+        assert len(study.trials) == 5
+        for plot in (
+            optuna.visualization.plot_optimization_history,
+            optuna.visualization.plot_param_importances,
+            optuna.visualization.plot_parallel_coordinate,
+        ):
+            figure = plot(study)
+            assert figure.to_html()  # renders without a browser
+    finally:
+        os.chdir(cwd)
+
+
+def test_best_hyperparameters_keep_the_guides_schema_and_add_provenance(five_trial_run):
+    document = json.loads((five_trial_run / "models" / "best_hyperparameters.json").read_text())
+    assert set(document) == {"hyperparameters", "metadata"}
+    metadata = document["metadata"]
+    for key in ("best_score", "metric", "timestamp", "method", "searcher", "scheduler", "trials", "data", "split"):
+        assert key in metadata
+    assert metadata["trials"] == 5 and metadata["method"] == "ray"
+    assert "learning_rate" in document["hyperparameters"]
+
+
+def test_the_trials_table_has_config_metrics_status_node_and_wall_time(five_trial_run):
+    import pandas as pd
+
+    folder = five_trial_run / "models" / "tuning" / "quick"
+    parquet = pd.read_parquet(folder / "trials.parquet")
+    csv = pd.read_csv(folder / "trials.csv")
+    assert len(parquet) == len(csv) == 5
+    for column in ("trial_id", "status", "best_val_accuracy", "node_id", "wall_time_s", "failure_reason", "config/learning_rate"):
+        assert column in parquet.columns
+    assert (parquet["wall_time_s"] > 0).all()
+
+
+def test_report_writes_the_three_plots_as_html_and_png_and_a_summary(five_trial_run, capsys):
+    folder = five_trial_run / "models" / "tuning" / "quick"
+    assert tune_cluster.main(["report", "--experiment", str(folder)]) == 0
+    out = capsys.readouterr().out
+    for stem in ("optimization_history", "param_importances", "parallel_coordinate"):
+        assert (folder / "plots" / f"{stem}.html").stat().st_size > 0
+        assert (folder / "plots" / f"{stem}.png").stat().st_size > 0
+    assert "Best trial" in out and "epochs spent" in out
+    assert (folder / "report.txt").read_text().startswith("Experiment quick")
+
+
+def test_tensorboard_logs_are_kept_for_every_trial(five_trial_run):
+    folder = five_trial_run / "models" / "tuning" / "quick"
+    assert len(list(folder.glob("trial_*/events.out.tfevents.*"))) == 5
+
+
+def test_a_finished_experiment_resumed_says_so_and_exits_zero(five_trial_run, capsys):
+    cwd = os.getcwd()
+    os.chdir(five_trial_run)
+    try:
+        code = tune_cluster.main(["--use-dummy-data", "--smoke-test", "--resume", "--name", "quick"])
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_the_same_name_without_resume_is_refused_and_nothing_is_overwritten(five_trial_run, capsys):
+    best = five_trial_run / "models" / "best_hyperparameters.json"
+    before = best.read_bytes()
+    cwd = os.getcwd()
+    os.chdir(five_trial_run)
+    try:
+        code = tune_cluster.main(["--use-dummy-data", "--smoke-test", "--name", "quick"])
+    finally:
+        os.chdir(cwd)
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and "--resume" in err and len(err.splitlines()) == 1
+    assert best.read_bytes() == before

@@ -1,0 +1,84 @@
+"""The trainable reports every epoch with a checkpoint, continues from one, and fails cleanly on a NaN loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tuning_data():
+    from eeg.splits import make_split
+    from eeg.synthetic import make_dummy_dataset
+    from eeg.training import prepare_data
+
+    dataset = make_dummy_dataset(smoke_test=True)
+    return prepare_data(dataset, make_split(dataset, "trial")).without_test()
+
+
+def _tuner(trainable, param_space, tmp_path, max_failures=1, **tune_config):
+    from ray import tune
+
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", **tune_config),
+        run_config=tune.RunConfig(
+            name="t", storage_path=str(tmp_path), verbose=0, failure_config=tune.FailureConfig(max_failures=max_failures)
+        ),
+    )
+
+
+def test_a_nan_loss_fails_that_trial_with_its_reason_and_the_experiment_goes_on(local_ray, tuning_data, tmp_path):
+    from ray import tune
+
+    from engines.ray_records import collect_records
+    from search_spaces.cnn_lstm import SPACE
+    from trainables.cnn_lstm import train_cnn_lstm
+
+    trainable = tune.with_parameters(train_cnn_lstm, data=tuning_data, max_epochs=2)
+    # An absurd L2 penalty overflows the loss to inf/NaN on the first batch.
+    space = {"l2": tune.grid_search([0.0, 1e38]), "n_conv_blocks": 1, "use_lstm": False}
+    grid = _tuner(trainable, space, tmp_path, max_failures=0).fit()
+    records = {r.params["l2"]: r for r in collect_records(grid, SPACE, None, max_epochs=2)}
+    assert records[0.0].status == "complete" and records[0.0].epochs == 2
+    assert records[1e38].status == "failed"
+    assert "NonFiniteLossError" in records[1e38].failure_reason and "loss became" in records[1e38].failure_reason
+
+
+def crash_once_after_the_first_epoch(config, data, marker):
+    """Runs one epoch (checkpointed), then crashes once; the retry must continue at epoch 2."""
+    from trainables.cnn_lstm import train_cnn_lstm
+
+    if not Path(marker).exists():
+        train_cnn_lstm(config, data, max_epochs=1)
+        Path(marker).touch()
+        raise RuntimeError("simulated node loss")
+    train_cnn_lstm(config, data, max_epochs=3)
+
+
+def test_a_restored_trial_continues_at_the_next_epoch_from_its_checkpoint(local_ray, tuning_data, tmp_path):
+    from ray import tune
+
+    trainable = tune.with_parameters(crash_once_after_the_first_epoch, data=tuning_data, marker=str(tmp_path / "crashed"))
+    grid = _tuner(trainable, {"n_conv_blocks": 1, "use_lstm": False}, tmp_path).fit()
+    result = grid[0]
+    assert result.error is None
+    assert list(result.metrics_dataframe["epoch"]) == [1, 2, 3]  # epoch 1 not repeated after the crash
+    assert result.checkpoint is not None
+
+
+def test_every_epoch_reports_the_metrics_the_schedulers_and_the_table_read(local_ray, tuning_data, tmp_path):
+    from ray import tune
+
+    from trainables.cnn_lstm import train_cnn_lstm
+
+    trainable = tune.with_parameters(train_cnn_lstm, data=tuning_data, max_epochs=2)
+    grid = _tuner(trainable, {"n_conv_blocks": 1, "use_lstm": False}, tmp_path).fit()
+    frame = grid[0].metrics_dataframe
+    for column in ("val_accuracy", "val_loss", "accuracy", "loss", "epoch", "node_id", "setup_s"):
+        assert frame[column].notna().all(), column
+    assert len(frame) == 2
