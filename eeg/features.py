@@ -55,7 +55,7 @@ FRONTAL_PAIRS: tuple[tuple[str, str], ...] = (
     ("FC1", "FC2"),
 )
 
-_FILTER_ORDER = 4  # Butterworth order per band edge; sos form keeps the 1-4 Hz band stable at 128 Hz.
+_FILTER_ORDER = 4  # butter(N=4) band-pass: 8 poles; sos form keeps the narrow 1-4 Hz band stable at 128 Hz
 _TINY = 1e-12  # keeps log() finite on flat (all-zero) channels
 
 
@@ -120,7 +120,7 @@ def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int) -> np.nd
     Welch's estimate of a window is the mean of the periodograms of its half-overlapping segments. When
     the window hop is a whole number of segment hops, neighbouring windows share segments, so one
     ``scipy.signal.spectrogram`` of the whole trial (every segment once) plus a running mean over
-    segments gives exactly ``band_power`` of each window, about 5x faster than Welch on the windows.
+    segments gives exactly ``band_power`` of each window (tested), ~5x faster than Welch on the windows.
     """
     nperseg = _nperseg(win, fs)
     hop = nperseg - nperseg // 2
@@ -136,7 +136,7 @@ def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int) -> np.nd
 
 @lru_cache(maxsize=32)
 def _band_sos(fs: float, dtype: type = np.float64) -> tuple[np.ndarray, ...]:
-    # Coefficients in the signal's dtype: float32 filtering runs ~2x faster and is accurate to ~1e-5 in DE.
+    # Coefficients in the signal's dtype: float32 in, float32 filtering (faster; DE agrees with float64 to ~1e-4).
     return tuple(
         sps.butter(_FILTER_ORDER, [lo, hi], btype="bandpass", fs=fs, output="sos").astype(dtype)
         for lo, hi in BANDS.values()
@@ -151,8 +151,9 @@ def differential_entropy(windows: np.ndarray, fs: float) -> np.ndarray:
     """Differential entropy of each window in each band.
 
     For a Gaussian signal the differential entropy is ``0.5 * ln(2*pi*e*var)`` (nats); here ``var`` is
-    the variance of the window after a zero-phase 4th-order Butterworth band-pass
-    (``scipy.signal.butter(..., output="sos")`` + ``sosfiltfilt``).
+    the variance of the window after a zero-phase Butterworth band-pass (``scipy.signal.butter(4, band,
+    "bandpass", output="sos")`` run forward and backward by ``sosfiltfilt``). For white noise the result
+    sits ~0.05 nats below the ideal brick-wall value (the filter's effective bandwidth is ~90% of the band).
 
     Args:
         windows: Array of shape ``(..., n_samples)``; the last axis is time.
@@ -168,7 +169,8 @@ def differential_entropy(windows: np.ndarray, fs: float) -> np.ndarray:
     """
     fs = _check_fs(fs, "differential_entropy")
     windows = _float(windows)
-    var = [sps.sosfiltfilt(sos, windows, axis=-1).var(axis=-1, dtype=np.float64) for sos in _band_sos(fs, windows.dtype.type)]
+    sos_bank = _band_sos(fs, windows.dtype.type)
+    var = [sps.sosfiltfilt(sos, windows, axis=-1).var(axis=-1, dtype=np.float64) for sos in sos_bank]
     return _de_from_var(np.stack(var, axis=-1))
 
 
@@ -244,10 +246,8 @@ def window_features(
 
     power = _windowed_band_power(x, fs, win, step)  # (n_ch, n_win, 5)
     # Filter the whole trial once per band (no per-window edge effects), then take each window's variance.
-    de = np.stack(
-        [_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in _band_sos(fs, x.dtype.type)],
-        axis=-1,
-    )
+    sos_bank = _band_sos(fs, x.dtype.type)
+    de = np.stack([_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in sos_bank], -1)
     pairs = _pair_indices(channel_names)
     asym = np.stack([power[r] - power[l] for l, r in pairs], axis=0) if pairs else np.empty((0,) + power.shape[1:])
 

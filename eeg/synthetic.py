@@ -96,13 +96,12 @@ _D2 = ((_XY[:, None, :] - _XY[None, :, :]) ** 2).sum(-1)
 _MIX = np.exp(-_D2 / (2 * 0.3**2))
 _MIX = (_MIX / np.sqrt((_MIX**2).sum(axis=1, keepdims=True))).astype(np.float32)
 
-_BAND_ORDER = ("delta", "theta", "alpha", "beta", "gamma")
 # Calibrated with a linear model on 8-window means (10 subjects x 4 trials/class x 30 s, chance 20%): at
 # difficulty 0 / 0.5 / 1, per-subject trial-split accuracy ~0.88 / 0.75 / 0.45, leave-subjects-out ~0.65 / 0.41 / 0.25.
 _EFFECT_SCALE = 1.6  # multiplier of the emotion effects at difficulty 0 (shrinks to 25% at difficulty 1)
 _SUBJECT_SD = 0.2  # sd of the idiosyncratic per-class offsets, times (0.5 + difficulty)
 _ENV_SD = 0.35  # sd of the slow log-amplitude modulation (bursts) of each rhythm
-# Baseline rhythm amplitude (std, µV) per band and channel, before subject and emotion effects.
+# Baseline rhythm amplitude (std, µV) per band (delta..gamma, the order of eeg.features.BANDS) and channel.
 _BASE_AMP = np.stack([
     3.0 + 2.0 * _FRONTAL,                 # delta
     2.0 + 2.5 * _FRONTAL * _MIDLINE,      # theta: frontal midline
@@ -214,7 +213,8 @@ def _subject_params(config: SyntheticConfig, subject: int) -> dict:
         "bg_amp": 12.0 * rng.lognormal(0.0, 0.15),
         "gains": rng.lognormal(0.0, 0.12, len(DEAP_CHANNELS)),
         "band_level": rng.normal(0.0, 0.2, (5, 1)),
-        "sensitivity": np.clip(rng.normal(1.0, 0.25 * noise, 4), 0.2, None),  # per effect below
+        # How strongly this subject shows each effect: asymmetry, arousal, theta, temporal (see _emotion_log_amp).
+        "sensitivity": np.clip(rng.normal(1.0, 0.25 * noise, 4), 0.2, None),
         "offsets": offsets,  # (k, 5, n_ch) log-amplitude
         "blink_rate": rng.uniform(0.1, 0.35),
         "blink_amp": rng.uniform(60.0, 140.0),

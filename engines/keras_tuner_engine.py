@@ -1,0 +1,284 @@
+"""``--method keras-tuner``: the seed's recommended method, Keras Tuner's three algorithms on one machine.
+
+``--tuning-algorithm`` picks ``kt.BayesianOptimization`` (default), ``kt.Hyperband`` or
+``kt.RandomSearch``; each tunes the plain-data space through
+:func:`search_spaces.translate_keras_tuner.build_keras_tuner_hparams` and builds the model with
+:func:`eeg.model.build_model`. ``--max-trials`` caps the trials of every algorithm (Hyperband
+counts each promotion of a model to more epochs as a trial, like Keras Tuner does). Every
+trial stops early when ``val_loss`` has not improved for ``max(3, --grace-period)`` epochs.
+
+Keras Tuner keeps its own state under ``<output-dir>/tuning/<name>/keras_tuner/emotion_recognition``
+(``overwrite=False``), so re-running the same command continues where it stopped (the guide's
+8.3): completed trials are kept and a trial that was running is run again. Per-epoch history,
+timing and the host of each trial are kept beside Keras Tuner's ``trial.json`` (``history.json``)
+so the trials table covers every run of the experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from engines.single_machine import (
+    NonFiniteLossError,
+    SingleMachineRun,
+    check_finite,
+    exit_code,
+    finished_summary,
+    hostname,
+    start_experiment,
+    write_single_machine_outputs,
+)
+
+__all__ = ["run_keras_tuner", "build_tuner", "tuner_records", "PROJECT_NAME", "early_stopping_patience"]
+
+PROJECT_NAME = "emotion_recognition"
+HISTORY_FILE = "history.json"
+_FACTOR = 3  # Hyperband's reduction factor, as the Ray schedulers use
+
+
+class _TimeBudgetSpent(Exception):
+    """--time-budget ran out: start no new trial."""
+
+
+def early_stopping_patience(grace_period: int) -> int:
+    """Epochs without a better ``val_loss`` before a trial stops."""
+    return max(3, int(grace_period))
+
+
+def _hypermodel(space: Any, input_shape: tuple[int, ...], n_classes: int, *, seed: int, verbose: int) -> Any:
+    import keras
+    import keras_tuner as kt
+
+    from eeg.model import DEFAULT_HPARAMS, build_model, resolve_hparams
+    from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+    class CnnLstmHyperModel(kt.HyperModel):
+        """The CNN + LSTM classifier over ``space``; ``fit`` uses the trial's batch size."""
+
+        def build(self, hp: Any) -> Any:
+            hparams = resolve_hparams(build_keras_tuner_hparams(hp, space, defaults=DEFAULT_HPARAMS))
+            keras.utils.set_random_seed(seed)  # the same initial weights for the same config
+            return build_model(hparams, input_shape, n_classes)
+
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["verbose"] = 2 if verbose >= 2 else 0  # one line per epoch at most
+            batch_size = hp.values.get("batch_size", DEFAULT_HPARAMS["batch_size"])
+            return model.fit(*args, batch_size=int(batch_size), shuffle=True, **kwargs)
+
+    return CnnLstmHyperModel(name="cnn_lstm")
+
+
+class _RecordingTuner:
+    """Mixed in before a Keras Tuner class: per-epoch history, NaN checks, timing and --time-budget."""
+
+    def _start_recording(self, deadline: float | None) -> None:
+        self._deadline = deadline
+        self._host = hostname()
+        self._current: dict[str, Any] = {}
+        self.busy_s = 0.0
+        self.ran: list[str] = []
+
+    def pre_create_trial(self) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise _TimeBudgetSpent()
+        super().pre_create_trial()
+
+    def on_trial_begin(self, trial: Any) -> None:
+        self._current = {"started": time.perf_counter(), "setup_s": None, "history": [], "epochs": [], "last": {}}
+        super().on_trial_begin(trial)
+
+    def on_epoch_begin(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
+        if self._current["setup_s"] is None:
+            self._current["setup_s"] = round(time.perf_counter() - self._current["started"], 3)
+        super().on_epoch_begin(trial, model, epoch, logs=logs)
+
+    def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
+        import keras_tuner as kt
+
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self._current["history"].append(logs.get("val_accuracy", float("nan")))
+        self._current["epochs"].append(int(epoch) + 1)
+        self._current["last"] = logs
+        try:
+            check_finite(logs, int(epoch) + 1, trial.hyperparameters.values)
+        except NonFiniteLossError as error:
+            # Keras Tuner's own split: FailedTrialError fails this trial, the search goes on.
+            raise kt.errors.FailedTrialError(f"{type(error).__name__}: {error}") from None
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            model.stop_training = True
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+
+    def on_trial_end(self, trial: Any) -> None:
+        elapsed = time.perf_counter() - self._current.get("started", time.perf_counter())
+        self.busy_s += elapsed
+        self.ran.append(trial.trial_id)
+        last = self._current.get("last", {})
+        record = {
+            "val_accuracy_history": self._current.get("history", []),
+            "epochs": self._current.get("epochs", []),
+            "val_loss": last.get("val_loss"),
+            "accuracy": last.get("accuracy"),
+            "loss": last.get("loss"),
+            "hostname": self._host,
+            "wall_time_s": round(elapsed, 3),
+            "setup_s": self._current.get("setup_s"),
+        }
+        text = json.dumps(record, allow_nan=True)
+        Path(self.get_trial_dir(trial.trial_id), HISTORY_FILE).write_text(text + "\n")
+        super().on_trial_end(trial)
+
+
+def build_tuner(algorithm: str, hypermodel: Any, *, directory: Path, max_trials: int, max_epochs: int, seed: int,
+                deadline: float | None) -> Any:
+    """The Keras Tuner tuner for ``--tuning-algorithm``, reloading its project when one exists."""
+    import keras_tuner as kt
+
+    base = {"bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband, "random": kt.RandomSearch}[algorithm]
+    tuner_class = type(f"Recording{base.__name__}", (_RecordingTuner, base), {})
+    common = {
+        "objective": kt.Objective("val_accuracy", "max"),
+        "seed": seed,
+        "directory": str(directory),
+        "project_name": PROJECT_NAME,
+        "overwrite": False,  # re-running the same command resumes (the guide's 8.3)
+    }
+    if algorithm == "hyperband":
+        tuner = tuner_class(hypermodel, max_epochs=max_epochs, factor=_FACTOR, **common)
+        # Cap Hyperband by --max-trials like the other two; iterations enough to reach it.
+        tuner.oracle.max_trials = max_trials
+        tuner.oracle.hyperband_iterations = max_trials
+    else:
+        tuner = tuner_class(hypermodel, max_trials=max_trials, **common)
+        tuner.oracle.max_trials = max_trials  # a continued search may be given more trials
+    tuner._start_recording(deadline)
+    return tuner
+
+
+def _read_history(tuner: Any, trial_id: str) -> dict[str, Any]:
+    file = Path(tuner.project_dir) / f"trial_{trial_id}" / HISTORY_FILE
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[Any]:
+    """One :class:`engines.results.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
+    from engines.ray_records import failure_reason
+    from engines.results import TrialRecord
+
+    records = []
+    for trial_id in sorted(tuner.oracle.trials):
+        trial = tuner.oracle.trials[trial_id]
+        values = trial.hyperparameters.values
+        params = {name: values[name] for name in space.active_names(values) if name in values}
+        saved = _read_history(tuner, trial_id)
+        history = [float(v) for v in saved.get("val_accuracy_history", [])]
+        reached = max(saved.get("epochs") or [int(values.get("tuner/initial_epoch", 0))])
+        status = {"COMPLETED": "complete", "FAILED": "failed", "INVALID": "failed"}.get(trial.status, "running")
+        if status == "complete" and reached < max_epochs:
+            status = "stopped_early"  # early stopping, a Hyperband rung, or the time budget
+        finite = [v for v in history if math.isfinite(v)]
+        score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
+        best = max(finite) if finite else score
+        message = getattr(trial, "message", None)
+        records.append(
+            TrialRecord(
+                trial_id=str(trial_id),
+                params=params,
+                status=status,
+                best_val_accuracy=best if status != "failed" else (max(finite) if finite else None),
+                val_accuracy_history=history,
+                val_loss=saved.get("val_loss"),
+                accuracy=saved.get("accuracy"),
+                loss=saved.get("loss"),
+                epochs=len(history),
+                node_id=saved.get("hostname"),
+                hostname=saved.get("hostname"),
+                wall_time_s=saved.get("wall_time_s"),
+                setup_s=saved.get("setup_s"),
+                failure_reason=failure_reason(RuntimeError(message)) if status == "failed" and message else None,
+            )
+        )
+    return records
+
+
+def run_keras_tuner(run: SingleMachineRun) -> int:
+    """Build or reload the tuner, search, write every output. Returns the exit code."""
+    settings, paths = run.settings, run.paths
+    algorithm = settings["tuning_algorithm"]
+    finished = finished_summary(paths)
+    if (finished is not None and finished.get("search_complete")
+            and int(finished.get("max_trials", 0)) >= settings["max_trials"]):
+        print(f"Experiment '{paths.name}' already finished ({finished['trials']} trials); nothing to resume. "
+              f"Results: {paths.local}")
+        return 0
+    import keras_tuner as kt
+
+    from engines.data import prepare_experiment_data
+    from engines.results import STUDY_NAME
+
+    from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+    build_keras_tuner_hparams(kt.HyperParameters(), run.space)  # a space Keras Tuner cannot express fails here
+    data = prepare_experiment_data(settings)
+    print(data.description, flush=True)
+
+    # Past this point the input is valid: results may be written.
+    start_experiment(run, data)
+    prepared = data.prepared.without_test()
+    deadline = time.monotonic() + settings["time_budget_s"] if settings["time_budget_s"] else None
+    patience = early_stopping_patience(settings["grace_period"])
+    hypermodel = _hypermodel(run.space, prepared.input_shape, prepared.n_classes, seed=int(settings["seed"]),
+                             verbose=int(settings["verbose"]))
+    tuner = build_tuner(algorithm, hypermodel, directory=paths.local / "keras_tuner", max_trials=settings["max_trials"],
+                        max_epochs=settings["max_epochs"], seed=int(settings["seed"]), deadline=deadline)
+    if tuner.oracle.trials:
+        print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
+              f"(--max-trials {settings['max_trials']})", flush=True)
+    else:
+        print(f"Keras Tuner project {tuner.project_dir} (re-run the same command to continue it)", flush=True)
+
+    import keras
+
+    run_started = time.perf_counter()
+    stopped: BaseException | None = None
+    search_complete = False
+    try:
+        tuner.search(
+            prepared.X_train,
+            prepared.y_train,
+            validation_data=(prepared.X_val, prepared.y_val),
+            epochs=settings["max_epochs"],
+            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
+            verbose=min(int(settings["verbose"]), 1),
+        )
+        search_complete = True
+    except _TimeBudgetSpent:
+        pass
+    except BaseException as error:  # still write what finished, then let it through
+        stopped = error
+    run_wall_s = time.perf_counter() - run_started
+    records = tuner_records(tuner, run.space, settings["max_epochs"])
+    summary = write_single_machine_outputs(
+        records, run, data,
+        run_wall_s=run_wall_s,
+        busy_s=tuner.busy_s,
+        finished=search_complete or (stopped is None and bool(settings["time_budget_s"])),
+        searcher=algorithm,
+        scheduler="hyperband" if algorithm == "hyperband" else "early_stopping",
+        study_names=[STUDY_NAME, f"{STUDY_NAME}:{paths.name}"],
+        extra={"early_stopping_patience": patience, "keras_tuner_project": str(tuner.project_dir)},
+        summary_extra={"search_complete": search_complete},
+    )
+    if stopped is not None:
+        if isinstance(stopped, RuntimeError) and "consecutive failures" in str(stopped):
+            print(f"error: Keras Tuner stopped the search: {str(stopped).splitlines()[0]}; "
+                  f"first reason: {summary['first_failure']}", flush=True)
+            return 1
+        raise stopped
+    return exit_code(summary)
