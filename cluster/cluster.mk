@@ -14,8 +14,11 @@ CLUSTER ?= cluster/lab.yaml
 # This machine's project environment.
 PYTHON ?= .venv/bin/python
 RAY ?= .venv/bin/ray
-# The job API as this machine sees it (`make dashboard` forwards it here).
-RAY_API_SERVER_ADDRESS ?= http://127.0.0.1:8265
+# The dashboard's port on the head, the port `make dashboard` forwards it to here, and
+# the job API as this machine then sees it.
+REMOTE_DASHBOARD_PORT ?= 8265
+DASHBOARD_PORT ?= 8265
+RAY_API_SERVER_ADDRESS ?= http://127.0.0.1:$(DASHBOARD_PORT)
 # The cluster's token: made once by cluster-up, shipped to every node by the YAML's file_mounts.
 TOKEN ?= cluster/.secrets/auth_token
 # The driver's package versions (and Python), pinned on every node.
@@ -75,10 +78,10 @@ cluster-up: $(TOKEN) cluster-constraints
 	  echo "error: cluster-up: $(CLUSTER) still has the placeholders above: replace them (cluster/README.md)" >&2; exit 2; fi
 	$(RAY) up -y --disable-usage-stats $(CLUSTER)
 
-# Forward the head's 127.0.0.1:8265 here over SSH; the browser asks for the token once.
+# Forward the head's 127.0.0.1:8265 here over SSH (`ray dashboard`); the browser asks for the token once.
 dashboard:
-	@echo "dashboard and job API: http://127.0.0.1:8265 (Ctrl-C stops the tunnel); token: $(abspath $(TOKEN))"
-	$(RAY) dashboard $(CLUSTER)
+	@echo "dashboard and job API: http://127.0.0.1:$(DASHBOARD_PORT) (Ctrl-C stops the tunnel); token: $(abspath $(TOKEN))"
+	$(RAY) dashboard --port $(DASHBOARD_PORT) --remote-port $(REMOTE_DASHBOARD_PORT) $(CLUSTER)
 
 # Start a tuning run on the cluster (needs `make dashboard` running).
 submit:
@@ -88,7 +91,7 @@ submit:
 
 # Nodes, resources and pending demand (on the head, over SSH), then the last job's state.
 status:
-	$(RAY) exec $(CLUSTER) 'RAY_AUTH_MODE=token $(NODE_RAY) status'
+	$(RAY) exec $(CLUSTER) '[ ! -f ~/.eeg-ray-node.env ] || . ~/.eeg-ray-node.env; RAY_AUTH_MODE=token $(NODE_RAY) status'
 	@if [ -n "$(JOB)" ]; then $(CLUSTER_AUTH_ENV) $(RAY) job status --address $(RAY_API_SERVER_ADDRESS) $(JOB); fi
 
 # The last job's driver output (the tuner's progress table).

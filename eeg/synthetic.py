@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from eeg.deap import DEAP_CHANNELS  # one definition of the 32-channel order; re-exported here
 from eeg.errors import InputError
 from eeg.features import featurize_trials
 
@@ -49,11 +50,6 @@ __all__ = [
     "generate_raw",
     "make_dummy_dataset",
 ]
-
-DEAP_CHANNELS: tuple[str, ...] = (
-    "Fp1", "AF3", "F3", "F7", "FC5", "FC1", "C3", "T7", "CP5", "CP1", "P3", "P7", "PO3", "O1", "Oz", "Pz",
-    "Fp2", "AF4", "Fz", "F4", "F8", "FC6", "FC2", "Cz", "C4", "T8", "CP6", "CP2", "P4", "P8", "PO4", "O2",
-)  # fmt: skip
 
 DEFAULT_EMOTIONS: tuple[str, ...] = ("happy", "calm", "sad", "angry", "neutral")
 

@@ -287,7 +287,7 @@ def write_single_machine_outputs(
     lines = [
         f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
         f"{summary['failed']} failed); epochs spent: {summary['epochs_spent']}; "
-        f"time in trials: {summary['worker_utilisation']} of {summary['run_wall_s']} s"
+        f"time in trials: {summary['worker_utilisation'] or 0:.0%} of {summary['run_wall_s']:.0f} s"
     ]
     if summary["best_trial"] is not None:
         document = best_hyperparameters_document(
