@@ -6,13 +6,13 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report bench install clean
+.PHONY: tune test test-fast train verify report bench install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet -e '.[cpu,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,3 +49,6 @@ clean:
 	rm -rf .pytest_cache build *.egg-info
 
 -include cluster/cluster.mk
+
+# The issue's name for taking the cluster down (cluster/cluster.mk calls it cluster-down).
+down: cluster-down

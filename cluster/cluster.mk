@@ -1,4 +1,4 @@
-# The lab cluster, one target per user action (cluster/README.md walks through the day):
+# The lab cluster, one target per user action (README.md, 'On a cluster' walks through the day):
 #   make cluster-up                      start or update the cluster in $(CLUSTER) (token made once)
 #   make dashboard                       tunnel the head's dashboard + job API to 127.0.0.1:8265; leave it running
 #   make submit ARGS="--max-trials 200 --time-budget 8h --data /shared/eeg/deap --dataset deap"
@@ -75,7 +75,7 @@ cluster-constraints:
 # Start (or update) the cluster: token, pinned versions, then `ray up`.
 cluster-up: $(TOKEN) cluster-constraints
 	@if grep -nE '^[^#]*\b($(CLUSTER_PLACEHOLDERS))\b' $(CLUSTER); then \
-	  echo "error: cluster-up: $(CLUSTER) still has the placeholders above: replace them (cluster/README.md)" >&2; exit 2; fi
+	  echo "error: cluster-up: $(CLUSTER) still has the placeholders above: replace them (README.md, 'On a cluster')" >&2; exit 2; fi
 	$(RAY) up -y --disable-usage-stats $(CLUSTER)
 
 # Forward the head's 127.0.0.1:8265 here over SSH (`ray dashboard`); the browser asks for the token once.
@@ -104,7 +104,7 @@ logs:
 results:
 	@mkdir -p '$(RESULTS_DIR)/tuning/$(NAME)/ray_results'
 	@case '$(STORAGE)' in \
-	  *NFS_PATH*|*BUCKET*) echo "error: results: STORAGE is still the placeholder '$(STORAGE)' (cluster/README.md)" >&2; exit 2 ;; \
+	  *NFS_PATH*|*BUCKET*) echo "error: results: STORAGE is still the placeholder '$(STORAGE)' (README.md, 'On a cluster')" >&2; exit 2 ;; \
 	  s3://*) set -x; aws s3 sync '$(STORAGE)/$(NAME)' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results' ;; \
 	  gs://*) set -x; gsutil -m rsync -r '$(STORAGE)/$(NAME)' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results' ;; \
 	  *) set -x; $(RAY) rsync-down $(CLUSTER) '$(STORAGE)/$(NAME)/' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results/' ;; \

@@ -88,12 +88,12 @@ def _check_settings(env: Mapping[str, str], args: Sequence[str]) -> dict[str, st
     }
     for key, var in (("name", "NAME"), ("storage", "STORAGE"), ("output_dir", "OUTPUT_DIR")):
         if not cfg[key]:
-            raise UsageError(f"{var} is empty: pass {var}=... (see cluster/README.md)")
+            raise UsageError(f"{var} is empty: pass {var}=... (see README.md, 'On a cluster')")
     for key, var in (("storage", "STORAGE"), ("output_dir", "OUTPUT_DIR")):
         if _PLACEHOLDER.search(cfg[key]):
             raise UsageError(
                 f"{var} is still the placeholder {cfg[key]!r}: set it in cluster/cluster.mk "
-                f"or pass {var}=... (see cluster/README.md)"
+                f"or pass {var}=... (see README.md, 'On a cluster')"
             )
     if "://" not in cfg["storage"] and not cfg["storage"].startswith("/"):
         raise UsageError(

@@ -3,7 +3,8 @@
 The study ``emotion_recognition_optuna:<name>`` lives in ``sqlite:///<output-dir>/tuning/optuna.db``
 and *is* the experiment: ``--resume --name`` loads it and runs trials until it holds
 ``--max-trials`` finished ones (complete, pruned or failed). Finished trials are never re-run;
-a trial left RUNNING by a killed process is marked failed on resume. After the search the
+a trial cut short by Ctrl+C or a killed process is marked failed, does not count, and its
+config is queued to run again on resume (one process per study). After the search the
 guide's fixed study ``emotion_recognition_optuna`` is rewritten from the trials table, as the
 Ray engine does, so the guide's ``optuna.load_study`` shows the latest run.
 
@@ -58,6 +59,27 @@ def _finished_states():
     return (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+def _interrupted(trial: Any) -> bool:
+    return trial.user_attrs.get("failure_reason") == _INTERRUPTED
+
+
+def count_finished(study: Any) -> int:
+    """Trials that count toward --max-trials: complete, pruned or failed, but not cut short by a stopped process."""
+    return sum(not _interrupted(t) for t in study.get_trials(deepcopy=False, states=_finished_states()))
+
+
+def _retry_interrupted(study: Any) -> int:
+    """Queue once more the config of every trial a stopped process cut short (Optuna's own retry pattern)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    queued = 0
+    for trial in trials:
+        if _interrupted(trial) and trial.number not in retried and trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            queued += 1
+    return queued
+
+
 def study_records(study: Any, max_epochs: int) -> list[Any]:
     """One :class:`engines.results.TrialRecord` per trial of ``study``, in trial order."""
     from optuna.trial import TrialState
@@ -108,7 +130,7 @@ def _fail_stale_trials(storage: Any, study_name: str) -> int:
     from optuna.trial import TrialState
 
     study_id = storage.get_study_id_from_name(study_name)
-    stale = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    stale = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
         storage.set_trial_user_attr(trial_id, "failure_reason", _INTERRUPTED)
@@ -198,7 +220,7 @@ def run_optuna(run: SingleMachineRun) -> int:
         raise InputError(f"--name: an Optuna study '{study_name}' already exists in {database}; pass --resume "
                          "to continue it or choose another --name (nothing was overwritten)")
     if run.continuing and finished_summary(paths) is not None:
-        done = len(optuna.load_study(study_name=study_name, storage=storage_url).get_trials(states=_finished_states()))
+        done = count_finished(optuna.load_study(study_name=study_name, storage=storage_url))
         if done >= settings["max_trials"]:
             print(f"Experiment '{paths.name}' already finished ({done} trials, --max-trials {settings['max_trials']}); "
                   f"nothing to resume. Results: {paths.local}")
@@ -225,11 +247,13 @@ def run_optuna(run: SingleMachineRun) -> int:
         load_if_exists=True,
     )
     study.set_user_attr("max_epochs", settings["max_epochs"])
-    done = len(study.get_trials(deepcopy=False, states=_finished_states()))
+    done = count_finished(study)
     owed = max(0, settings["max_trials"] - done)
+    retries = _retry_interrupted(study) if owed else 0
     if run.continuing:
-        print(f"Continuing study '{study_name}': {done} trials finished"
-              f"{f' ({stale} interrupted, marked failed)' if stale else ''}, {owed} to run", flush=True)
+        print(f"Continuing study '{study_name}': {done} trials finished, {owed} to run"
+              f"{f' (first {retries} re-running configs a stopped process cut short)' if retries else ''}"
+              f"{f'; {stale} left running by a killed process marked failed' if stale else ''}", flush=True)
     objective = _Objective(run.space, data.prepared.without_test(), max_epochs=settings["max_epochs"],
                            seed=int(settings["seed"]))
     run_started = time.perf_counter()
@@ -242,14 +266,13 @@ def run_optuna(run: SingleMachineRun) -> int:
                 timeout=settings["time_budget_s"],
                 # A trial that fails this way fails alone; anything else stops the run (exit 1, --resume continues).
                 catch=(NonFiniteLossError, ResourceExhaustedError),
-                callbacks=[optuna.study.MaxTrialsCallback(settings["max_trials"], states=_finished_states())],
                 gc_after_trial=True,
             )
     except BaseException as error:  # still write what finished, then let it through
         stopped = error
     run_wall_s = time.perf_counter() - run_started
     records = study_records(study, settings["max_epochs"])
-    finished_count = sum(r.status != "running" for r in records)
+    finished_count = count_finished(study)
     summary = write_single_machine_outputs(
         records, run, data,
         run_wall_s=run_wall_s,

@@ -133,6 +133,13 @@ def optuna_storage_url(output_dir: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _fits(distribution: Any, value: Any) -> bool:
+    try:
+        return bool(distribution._contains(distribution.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
+
+
 _OPTUNA_STATE = {"complete": "COMPLETE", "stopped_early": "COMPLETE", "failed": "FAIL", "running": "FAIL"}
 
 
@@ -160,7 +167,12 @@ def write_optuna_study(
     records = list(records)
     frozen = []
     for record in records:
-        params = {k: v for k, v in record.params.items() if v is not None}
+        given = {k: v for k, v in record.params.items() if v is not None}
+        distributions = distributions_for(given)
+        # A value outside its distribution was held fixed, not searched (a grid's non-axis knobs at
+        # the model default, e.g. l2=0.0 under a log range): keep it as an attribute, not a param.
+        fixed = {k: v for k, v in given.items() if k in distributions and not _fits(distributions[k], v)}
+        params = {k: v for k, v in given.items() if k in distributions and k not in fixed}
         state = getattr(optuna.trial.TrialState, _OPTUNA_STATE[record.status])
         value = record.best_val_accuracy if state == optuna.trial.TrialState.COMPLETE else None
         if state == optuna.trial.TrialState.COMPLETE and (value is None or not math.isfinite(value)):
@@ -176,11 +188,11 @@ def write_optuna_study(
         frozen.append(
             optuna.trial.create_trial(
                 params=params,
-                distributions=distributions_for(params),
+                distributions={k: distributions[k] for k in params},
                 value=value,
                 state=state,
                 intermediate_values={i + 1: v for i, v in enumerate(record.val_accuracy_history) if math.isfinite(v)},
-                user_attrs={k: v for k, v in user_attrs.items() if v is not None},
+                user_attrs={k: v for k, v in {**user_attrs, **{f"fixed_{k}": v for k, v in fixed.items()}}.items() if v is not None},
             )
         )
     storage = optuna.storages.RDBStorage(storage_url)

@@ -39,6 +39,9 @@ __all__ = [
     "NonFiniteLossError",
     "SingleMachineRun",
     "run_single_machine",
+    "prepare_run",
+    "start_experiment",
+    "exit_code",
     "validate_single_machine_config",
     "check_finite",
     "load_saved_config",
@@ -121,10 +124,9 @@ def validate_single_machine_config(config: Mapping[str, Any]) -> dict[str, Any]:
     method = config.get("method")
     if method not in METHODS:
         raise InputError(f"--method must be one of ray, {', '.join(METHODS)}, got {method!r}")
-    if config.get("tuning_algorithm") not in KERAS_TUNER_ALGORITHMS:
-        raise InputError(
-            f"--tuning-algorithm must be one of {', '.join(KERAS_TUNER_ALGORITHMS)}, got {config.get('tuning_algorithm')!r}"
-        )
+    algorithm = config.get("tuning_algorithm")
+    if algorithm not in KERAS_TUNER_ALGORITHMS:
+        raise InputError(f"--tuning-algorithm must be one of {', '.join(KERAS_TUNER_ALGORITHMS)}, got {algorithm!r}")
     settings = validate_tune_config(dict(config))  # trials, epochs, grace period, budget, smoke shrinking, --name
     if not config.get("name"):
         settings["name"] = _default_name(settings)  # after smoke shrinking: the epochs the search really uses
@@ -148,7 +150,9 @@ def load_saved_config(paths: Any) -> dict[str, Any] | None:
     try:
         return json.loads(file.read_text())
     except (OSError, ValueError):
-        raise InputError(f"{file}: unreadable experiment config; choose another --name (nothing was overwritten)") from None
+        raise InputError(
+            f"{file}: unreadable experiment config; choose another --name (nothing was overwritten)"
+        ) from None
 
 
 def finished_summary(paths: Any) -> dict[str, Any] | None:
@@ -168,7 +172,7 @@ def _check_same_experiment(saved: Mapping[str, Any], settings: Mapping[str, Any]
     keys = _SAME_ON_RESUME + (("tuning_algorithm",) if settings["method"] == "keras-tuner" else ())
     for key in keys:
         if saved.get(key) != settings.get(key):
-            how = "--method ray" if key == "method" and saved.get(key) == "ray" else "the same settings"
+            how = f"--method {saved.get(key)}" if key == "method" else "the same settings"
             raise InputError(
                 f"--name: experiment '{name}' was run with {key}={saved.get(key)!r}, not {settings.get(key)!r}; "
                 f"continue it with {how} or choose another --name (nothing was overwritten)"

@@ -15,6 +15,8 @@ Skips only when sshd/rsync cannot be installed or started (no root, apt unreacha
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import os
 import shlex
 import shutil
@@ -62,7 +64,12 @@ def _as_user(uid: int, gid: int, path: Path, text: str | None = None, mode: int 
 
 
 def _link_driver_packages_command(site_packages: str) -> str:
-    """Stands in for `pip install -e`: the node venv sees this checkout's packages, plus a `ray`."""
+    """Stands in for `pip install -e`: the node venv sees this checkout's packages, plus a `ray`.
+
+    The venv itself comes from the YAML's own first setup command (the node's pythonX.Y of
+    the driver's version, e.g. Debian's /usr/bin/python3.11), so it is usable by the test
+    user even when this checkout's interpreter lives in a private home (pyenv under /root).
+    """
     pth = f"import site; site.addsitedir({site_packages!r})"
     launcher = (
         "#!/bin/sh\n"
@@ -70,7 +77,8 @@ def _link_driver_packages_command(site_packages: str) -> str:
         "sys.argv[0] = 'ray'; sys.exit(main())\" \"$@\"\n"
     )
     return (
-        f"printf '%s\\n' {shlex.quote(pth)} > ~/eeg-tuning/.venv/lib/python3.11/site-packages/eeg_driver_packages.pth"
+        f"printf '%s\\n' {shlex.quote(pth)} > ~/eeg-tuning/.venv/lib/python{sys.version_info[0]}.{sys.version_info[1]}"
+        "/site-packages/eeg_driver_packages.pth"
         f" && printf %s {shlex.quote(launcher)} > ~/eeg-tuning/.venv/bin/ray && chmod 755 ~/eeg-tuning/.venv/bin/ray"
     )
 
@@ -78,8 +86,6 @@ def _link_driver_packages_command(site_packages: str) -> str:
 @pytest.fixture(scope="module")
 def lab_over_ssh():
     """A filled-in lab.yaml whose head is this machine over SSH; tears everything down."""
-    if sys.version_info[:2] != (3, 11):
-        pytest.skip("the node venv borrows this checkout's packages, built for Python 3.11")
     installed = _run(["bash", str(SETUP), "install"], timeout=600)
     if installed.returncode == 3:
         pytest.skip(f"cannot install sshd/rsync for the ray-up test: {installed.stderr.strip()}")
@@ -93,6 +99,7 @@ def lab_over_ssh():
     assert started.returncode == 0, started.stderr
     ssh = dict(line.split("=", 1) for line in started.stdout.split())
     uid = int(ssh["SSH_UID"])
+    assert uid not in (0, os.getuid()), "the ray-up test needs its own unprivileged user (see .ci/cluster-setup.sh)"
     gid = int(subprocess.check_output(["id", "-g", ssh["SSH_USER"]], text=True))
     home = Path(ssh["SSH_HOME"])
     run = home / f"r-{uuid.uuid4().hex[:8]}"  # short: Ray's socket paths live under it
@@ -113,7 +120,7 @@ def lab_over_ssh():
         token = root / "auth_token"
         write_token(token)
         config = yaml.safe_load((REPO / "cluster" / "lab.yaml").read_text())
-        config["cluster_name"] = f"eeg-ci-{uuid.uuid4().hex[:6]}"
+        config["cluster_name"] = state["cluster_name"] = f"eeg-ci-{uuid.uuid4().hex[:6]}"
         config["provider"]["head_ip"] = "127.0.0.1"
         config["provider"]["worker_ips"] = []
         config["auth"] = {"ssh_user": ssh["SSH_USER"], "ssh_private_key": ssh["SSH_KEY"]}
@@ -158,6 +165,14 @@ def lab_over_ssh():
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         shutil.rmtree(run, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
+        if "cluster_name" in state:  # `ray up`'s SSH control folder for this cluster
+            digest = lambda text: hashlib.sha256(text.encode()).hexdigest()[:10]  # noqa: E731
+            control = f"/tmp/ray_ssh_{digest(getpass.getuser())}/{digest(state['cluster_name'])}"
+            shutil.rmtree(control, ignore_errors=True)
+            try:
+                os.rmdir(os.path.dirname(control))  # only if no other cluster uses it
+            except OSError:
+                pass
 
 
 def _make(lab: dict, target: str, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -181,7 +196,7 @@ def test_ray_up_the_lab_yaml_over_ssh_then_submit_watch_fetch_and_tear_down(lab_
     head_token = lab["home"] / ".ray" / "auth_token"
     assert head_token.read_text() == lab["token"].read_text(), "file_mounts did not ship the token"
     assert oct(head_token.stat().st_mode & 0o777) == "0o600"
-    assert (lab["home"] / "eeg-tuning" / "constraints.txt").read_text().startswith("# python 3.11")
+    assert (lab["home"] / "eeg-tuning" / "constraints.txt").read_text().startswith("# python %d.%d" % sys.version_info[:2])
     assert not (lab["home"] / "eeg-tuning" / "cluster").exists()
 
     # The dashboard listens on the head's 127.0.0.1 only; `make dashboard` tunnels it here.

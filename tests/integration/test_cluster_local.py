@@ -1,0 +1,121 @@
+"""A real three-node Ray cluster on this machine, driven the way `make submit` drives the lab's.
+
+A head (0 CPUs: it only coordinates and hosts the job driver) and two workers with one CPU
+each, all started with ``ray start`` and token auth, on 127.0.0.1 with their own ports and
+temp dirs. Jobs go in through the job API with ``make -f cluster/cluster.mk submit``, so
+trials needing one CPU each must spread over both workers. The fixture ends every
+process it started, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
+from cluster_harness import REPO, RAY_CLI, LocalRayCluster, http_status, pids_matching, write_token  # noqa: E402
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def three_nodes():
+    root = Path(tempfile.mkdtemp(prefix="rc-"))  # short: Ray's socket paths live under it
+    token = root / "auth_token"
+    write_token(token)
+    cluster = LocalRayCluster(root, token)
+    try:
+        cluster.start_head(num_cpus=0)
+        cluster.add_worker(num_cpus=1, resources={"eeg_worker": 1})
+        cluster.add_worker(num_cpus=1, resources={"eeg_worker": 1})
+        nodes = cluster.wait_for_nodes(3)
+        cluster.worker_ids = {n["node_id"] for n in nodes if not n.get("is_head_node")}
+        cluster.head_id = next(n["node_id"] for n in nodes if n.get("is_head_node"))
+        assert len(cluster.worker_ids) == 2, nodes
+        yield cluster
+    finally:
+        cluster.stop()
+        leftovers = pids_matching(str(root))
+        shutil.rmtree(root, ignore_errors=True)
+        assert not leftovers, f"Ray processes outlived the cluster: {leftovers}"
+
+
+def _submit(cluster: LocalRayCluster, name: str, entry: str, args: str) -> tuple[subprocess.CompletedProcess, Path]:
+    out = cluster.root / name
+    storage = cluster.root / "storage"
+    env = dict(os.environ)
+    for key in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE", "RAY_ADDRESS"):
+        env.pop(key, None)  # the submit helper must set token auth up by itself
+    result = subprocess.run(
+        [
+            "make", "-f", "cluster/cluster.mk", "submit",
+            f"PYTHON={sys.executable}", f"RAY={RAY_CLI}",
+            f"RAY_API_SERVER_ADDRESS={cluster.dashboard_url}", f"TOKEN={cluster.token_path}",
+            f"STORAGE={storage}", f"OUTPUT_DIR={out}", f"NAME={name}", f"ENTRY={entry}",
+            f"NODE_PYTHON={sys.executable}", "WAIT=1", f"LAST_JOB={cluster.root / 'last-job'}",
+            f"ARGS={args}",
+        ],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=800,
+    )
+    return result, out
+
+
+def _trial_nodes(table: Path) -> list[str]:
+    with table.open() as f:
+        return [row["node_id"] for row in csv.DictReader(f)]
+
+
+def test_the_job_api_answers_401_without_the_token_403_with_a_wrong_one_and_200_with_it(three_nodes):
+    jobs = three_nodes.dashboard_url + "/api/jobs/"
+    assert http_status(jobs) == 401
+    assert http_status(jobs, token="0" * 64) == 403
+    assert http_status(jobs, token=three_nodes.token) == 200
+
+
+def test_the_gcs_refuses_a_client_without_the_token_or_with_a_wrong_one(three_nodes):
+    without = dict(three_nodes.env, RAY_AUTH_MODE="disabled")
+    without.pop("RAY_AUTH_TOKEN_PATH")
+    wrong = dict(three_nodes.env, RAY_AUTH_TOKEN="0" * 64)  # the variable wins over the file
+    for env in (without, wrong):
+        refused = subprocess.run([str(RAY_CLI), "status", f"--address={three_nodes.address}"],
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0, refused.stdout
+        assert "InvalidAuthToken" in refused.stderr, refused.stderr[-2000:]
+    allowed = subprocess.run([str(RAY_CLI), "status", f"--address={three_nodes.address}"],
+                             env=three_nodes.env, capture_output=True, text=True, timeout=120)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "Node status" in allowed.stdout
+
+
+def test_a_submitted_stand_in_tune_spreads_its_trials_over_both_workers_and_writes_to_storage(three_nodes):
+    result, out = _submit(three_nodes, "standin", "tests/cluster/stand_in_tune.py",
+                          "--use-dummy-data --smoke-test --max-trials 4 --cpus-per-trial 1")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    nodes = _trial_nodes(out / "tuning" / "standin" / "trials.csv")
+    assert len(nodes) == 4
+    assert set(nodes) == three_nodes.worker_ids, "trials did not run on both workers"
+    assert (out / "best_hyperparameters.json").is_file()
+    assert (three_nodes.root / "storage" / "standin").is_dir(), "Ray's experiment is not in --storage"
+    seen = json.loads((out / "job_environment.json").read_text())
+    assert seen["python"] == sys.executable  # NODE_PYTHON reached the job as EEG_PYTHON
+    assert seen["auth_mode"] == "token" and seen["head_node_id"] == three_nodes.head_id
+    assert not seen["venv_uploaded"] and not seen["token_uploaded"]
+
+
+@pytest.mark.skipif(not (REPO / "tune_cluster.py").is_file(), reason="tune_cluster.py is not written yet")
+def test_a_submitted_smoke_tune_of_tune_cluster_py_runs_trials_on_two_nodes(three_nodes):
+    result, out = _submit(three_nodes, "smoke", "tune_cluster.py",
+                          "--use-dummy-data --smoke-test --max-trials 4 --cpus-per-trial 1 --memory-per-trial 1G")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
+    nodes = _trial_nodes(out / "tuning" / "smoke" / "trials.csv")
+    assert len(set(nodes) & three_nodes.worker_ids) >= 2, f"trials ran on {set(nodes)}"
+    assert (out / "best_hyperparameters.json").is_file()
+    assert (three_nodes.root / "storage" / "smoke").is_dir(), "Ray's experiment is not in --storage"
