@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,
                            help="start a fresh worker per trial (pays the TensorFlow import every time)")
     resources.add_argument("--max-failures", type=int, help="retries of a crashed trial from its checkpoint (default 0)")
+    resources.add_argument("--no-checkpoint", dest="checkpoint", action="store_false", default=None,
+                           help="no per-epoch checkpoints (faster on slow storage; no pausing, no resume of a trial)")
     output = tune.add_argument_group("experiment")
     output.add_argument("--storage", help="experiment storage: a local or NFS path, or s3://bucket/prefix")
     output.add_argument("--name", help="experiment name (default: cnn_lstm_<searcher>_<scheduler>_<time>)")

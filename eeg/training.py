@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ __all__ = [
     "evaluate",
     "accuracy_line",
     "configure_threads",
+    "NonFiniteLossError",
+    "check_finite",
 ]
 
 _log = logging.getLogger(__name__)
@@ -207,6 +210,20 @@ def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray, y_train: np.ndarr
         "majority_baseline": majority_baseline(y_train, y),
         "chance": 1.0 / n_classes,
     }
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or Inf: this trial failed, the search goes on (a Ray trial ends as failed with this reason)."""
+
+
+def check_finite(last: Mapping[str, float], epoch: int, hparams: Mapping[str, Any]) -> None:
+    """Raise :class:`NonFiniteLossError` when an epoch's ``loss`` or ``val_loss`` is NaN or Inf."""
+    loss, val_loss = last.get("loss"), last.get("val_loss")
+    if not all(v is not None and math.isfinite(float(v)) for v in (loss, val_loss)):
+        raise NonFiniteLossError(
+            f"loss became {loss} (val_loss {val_loss}) at epoch {epoch} "
+            f"with learning_rate={hparams.get('learning_rate')}, optimizer={hparams.get('optimizer')}"
+        )
 
 
 def accuracy_line(label: str, accuracy: float, majority_baseline: float, chance: float) -> str:

@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eeg.training import NonFiniteLossError, check_finite
 from engines.single_machine import (
-    NonFiniteLossError,
     SingleMachineRun,
-    check_finite,
     exit_code,
     finished_summary,
     hostname,
@@ -81,12 +80,6 @@ class _RecordingTuner:
         self._current: dict[str, Any] = {}
         self.busy_s = 0.0
         self.ran: list[str] = []
-
-    def _configure_tensorboard_dir(self, callbacks: list, trial: Any, execution: int = 0) -> None:
-        # Keras Tuner imports TensorBoard on every trial to patch a TensorBoard callback; there is none
-        # here, and tensorflow-cpu does not bring TensorBoard along.
-        if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
-            super()._configure_tensorboard_dir(callbacks, trial, execution)
 
     def pre_create_trial(self) -> None:
         if self._deadline is not None and time.monotonic() >= self._deadline:

@@ -21,10 +21,9 @@ import time
 import warnings
 from typing import Any
 
+from eeg.training import NonFiniteLossError, check_finite
 from engines.single_machine import (
-    NonFiniteLossError,
     SingleMachineRun,
-    check_finite,
     exit_code,
     finished_summary,
     hostname,

@@ -11,10 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import warnings
-import os
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from eeg.errors import InputError

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import socket
 from dataclasses import dataclass
@@ -36,14 +35,12 @@ from eeg.errors import InputError
 
 __all__ = [
     "METHODS",
-    "NonFiniteLossError",
     "SingleMachineRun",
     "run_single_machine",
     "prepare_run",
     "start_experiment",
     "exit_code",
     "validate_single_machine_config",
-    "check_finite",
     "load_saved_config",
     "finished_summary",
     "write_single_machine_outputs",
@@ -60,10 +57,6 @@ _SAME_ON_RESUME = ("method", "use_dummy_data", "data", "dataset", "label_rule", 
                    "max_epochs", "smoke_test")
 
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or Inf: this trial failed, the search goes on."""
-
-
 @dataclass
 class SingleMachineRun:
     """A validated run: settings, where its files go, and whether it continues an experiment."""
@@ -78,16 +71,6 @@ class SingleMachineRun:
 def hostname() -> str:
     """This machine's name: node and host of every single-machine trial."""
     return socket.gethostname()
-
-
-def check_finite(last: Mapping[str, float], epoch: int, hparams: Mapping[str, Any]) -> None:
-    """Raise :class:`NonFiniteLossError` when an epoch's ``loss`` or ``val_loss`` is NaN or Inf."""
-    loss, val_loss = last.get("loss"), last.get("val_loss")
-    if not all(v is not None and math.isfinite(float(v)) for v in (loss, val_loss)):
-        raise NonFiniteLossError(
-            f"loss became {loss} (val_loss {val_loss}) at epoch {epoch} "
-            f"with learning_rate={hparams.get('learning_rate')}, optimizer={hparams.get('optimizer')}"
-        )
 
 
 def _fingerprint(config: Mapping[str, Any]) -> str:

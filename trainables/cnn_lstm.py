@@ -10,7 +10,6 @@ pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``)
 from __future__ import annotations
 
 import json
-import math
 import socket
 import tempfile
 import time
@@ -19,14 +18,10 @@ from typing import Any, Callable, Mapping
 
 from ray import tune
 
-__all__ = ["train_cnn_lstm", "NonFiniteLossError", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
+__all__ = ["train_cnn_lstm", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
 
 CHECKPOINT_MODEL_FILE = "model.keras"
 CHECKPOINT_STATE_FILE = "state.json"
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or Inf: this trial failed, the experiment goes on."""
 
 
 def _configure_tensorflow(cpus_per_trial: float) -> None:
@@ -88,7 +83,7 @@ def train_cnn_lstm(
     _configure_tensorflow(cpus_per_trial)
     from eeg.model import build_model, resolve_hparams
     from eeg.splits import majority_baseline
-    from eeg.training import train_model
+    from eeg.training import check_finite, train_model
 
     keras.backend.clear_session()  # a reused actor must not carry the last trial's graph
     hparams = resolve_hparams(decode(config) if decode else config)
@@ -105,11 +100,7 @@ def train_cnn_lstm(
         # One epoch per call; train_model seeds each epoch so a restored trial replays the same shuffles.
         model, history = train_model(hparams, data, epochs=epoch, initial_epoch=epoch - 1, model=model, seed=seed)
         last = {name: values[-1] for name, values in history.items()}
-        if not (math.isfinite(last["loss"]) and math.isfinite(last["val_loss"])):
-            raise NonFiniteLossError(
-                f"loss became {last['loss']} (val_loss {last['val_loss']}) at epoch {epoch} "
-                f"with learning_rate={hparams['learning_rate']}, optimizer={hparams['optimizer']}"
-            )
+        check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
         metrics = {
             "val_accuracy": last["val_accuracy"],
             "val_loss": last["val_loss"],

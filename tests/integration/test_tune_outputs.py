@@ -14,13 +14,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def five_trial_run(local_ray, tmp_path_factory):
-    """The seed's quick test, `tune_cluster.py --use-dummy-data --max-trials 5`, from a project folder."""
+    """The seed's quick test, `tune_cluster.py --use-dummy-data --max-trials 5`, from a project folder.
+
+    Not --smoke-test, which caps trials at 3: the full synthetic data, with epochs cut to keep CI short.
+    """
     project = tmp_path_factory.mktemp("project")
     cwd = os.getcwd()
     os.chdir(project)
     try:
         code = tune_cluster.main(
-            ["--use-dummy-data", "--smoke-test", "--max-trials", "5", "--name", "quick", "--verbose", "0"]
+            ["--use-dummy-data", "--max-trials", "5", "--max-epochs", "2", "--grace-period", "1", "--name", "quick",
+             "--verbose", "0"]
         )
     finally:
         os.chdir(cwd)

@@ -67,7 +67,10 @@ def test_a_restored_trial_continues_at_the_next_epoch_from_its_checkpoint(local_
     grid = _tuner(trainable, {"n_conv_blocks": 1, "use_lstm": False}, tmp_path).fit()
     result = grid[0]
     assert result.error is None
-    assert list(result.metrics_dataframe["epoch"]) == [1, 2, 3]  # epoch 1 not repeated after the crash
+    epochs = list(result.metrics_dataframe["epoch"])
+    # Ray may keep only the reports after the restart ([2, 3]) or all of them ([1, 2, 3]); either
+    # way epoch 1 was not trained again after the crash and the trial went on to epoch 3.
+    assert epochs in ([1, 2, 3], [2, 3]), epochs
     assert result.checkpoint is not None
 
 
