@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(tune)
     search = tune.add_argument_group("search")
     search.add_argument("--method", choices=("ray", "optuna", "keras-tuner"), help="engine (default: ray)")
-    search.add_argument("--searcher", help="ray: optuna (TPE, default) | hyperopt (TPE) | bayesopt | random | grid")
-    search.add_argument("--scheduler", help="ray: asha (default) | hyperband | median | fifo")
+    search.add_argument("--searcher", help="ray: optuna (TPE, default) | hyperopt (TPE) | bayesopt | random | grid | bohb")
+    search.add_argument("--scheduler", help="ray: asha (default) | hyperband | median | fifo | bohb (with --searcher bohb)")
     search.add_argument("--tuning-algorithm", choices=("bayesian", "hyperband", "random"), help="keras-tuner's algorithm")
     search.add_argument("--max-trials", type=int, help="number of trials (default 20)")
     search.add_argument("--max-epochs", type=int, help="epochs a trial may run at most (default 12)")
@@ -129,6 +129,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    # TensorFlow's C++ INFO lines (CPU features, oneDNN) would bury the results; warnings still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from eeg.errors import InputError
 
     args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))

@@ -25,8 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "split_seed": 0,  # fixed apart from --seed so tune, train and verify hold out the same test split
     # -- search ----------------------------------------------------------------
     "method": "ray",  # ray | optuna | keras-tuner
-    "searcher": "optuna",  # optuna | hyperopt | bayesopt | random | grid
-    "scheduler": "asha",  # asha | hyperband | median | fifo
+    "searcher": "optuna",  # optuna | hyperopt | bayesopt | random | grid | bohb
+    "scheduler": "asha",  # asha | hyperband | median | fifo | bohb (with --searcher bohb)
     "tuning_algorithm": "bayesian",  # keras-tuner only: bayesian | hyperband | random
     "max_trials": 20,
     "max_epochs": 12,

@@ -122,20 +122,51 @@ def _distributions_for(space: Any) -> Callable[[Mapping[str, Any]], dict]:
 
 
 def write_experiment_outputs(
-    records: Sequence[TrialRecord], summary: dict[str, Any], settings: Mapping[str, Any], paths: Any, space: Any, data: Any
-) -> None:
-    """Trials table, Optuna studies, best_hyperparameters.json, summary.json; then say where they are."""
-    parquet, _ = write_trials_table(records, paths.local)
-    storage_url = optuna_storage_url(paths.output_dir.resolve())
-    write_optuna_study(records, storage_url, [STUDY_NAME, f"{STUDY_NAME}:{paths.name}"], _distributions_for(space))
+    records: Sequence[TrialRecord],
+    summary: dict[str, Any],
+    settings: Mapping[str, Any],
+    paths: Any,
+    space: Any,
+    data: Any,
+    *,
+    method: str = "ray",
+    study_names: Sequence[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    resume_hint: str | None = None,
+) -> dict[str, Any]:
+    """Trials table, Optuna studies, best_hyperparameters.json, summary.json; then say where they are.
+
+    Every method (Ray, native Optuna, Keras Tuner) writes through here, so their outputs match.
+
+    Args:
+        records: one record per trial of the experiment.
+        summary: from :func:`summarise` (utilisation and ``finished`` as the method measures them).
+        settings: the validated settings (searcher, scheduler, seeds, split, ...).
+        paths: the experiment's :class:`engines.ray_experiment.ExperimentPaths`.
+        space: the search space the trials came from.
+        data: the experiment's :class:`engines.data.ExperimentData`.
+        method: ``ray``, ``optuna`` or ``keras-tuner``.
+        study_names: Optuna studies to rewrite (default: the guide's name and the per-experiment one).
+        extra: more metadata for best_hyperparameters.json and summary.json.
+        resume_hint: how to continue an unfinished experiment.
+
+    Returns:
+        The summary written to ``summary.json``.
+    """
     from eeg.splits import majority_baseline
 
+    parquet, _ = write_trials_table(records, paths.local)
+    storage_url = optuna_storage_url(paths.output_dir.resolve())
+    names = list(study_names) if study_names is not None else [STUDY_NAME, f"{STUDY_NAME}:{paths.name}"]
+    write_optuna_study(records, storage_url, names, _distributions_for(space))
     val_baseline = majority_baseline(data.prepared.y_train, data.prepared.y_val)
-    summary = {**summary, "val_majority_baseline": val_baseline, "chance": 1.0 / data.prepared.n_classes}
+    chance = 1.0 / data.prepared.n_classes
+    summary = {**summary, "method": method, "val_majority_baseline": val_baseline, "chance": chance, **dict(extra or {})}
+    utilisation = summary.get("worker_utilisation")
     lines = [
         f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
         f"{summary['failed']} failed); epochs spent: {summary['epochs_spent']}; nodes: {len(summary['nodes'])}; "
-        f"worker utilisation: {summary['worker_utilisation']}"
+        f"worker utilisation: {utilisation or 0:.0%} over {summary['run_wall_s']:.0f} s"
     ]
     if summary["best_trial"] is not None:
         document = best_hyperparameters_document(
@@ -144,7 +175,8 @@ def write_experiment_outputs(
                 "best_score": round(summary["best_val_accuracy"], 4),
                 "metric": "val_accuracy",
                 "val_majority_baseline": round(val_baseline, 4),
-                "method": "ray",
+                "chance": round(chance, 4),
+                "method": method,
                 "searcher": settings["searcher"],
                 "scheduler": settings["scheduler"],
                 "trials": summary["trials"],
@@ -154,17 +186,19 @@ def write_experiment_outputs(
                 "split": settings["split"],
                 "split_seed": settings["split_seed"],
                 "experiment": str(paths.local),
+                **dict(extra or {}),
             },
         )
         best_file = write_best_hyperparameters(paths.output_dir, paths.local, document)
         lines.insert(
             0,
             f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%} "
-            f"(validation majority baseline {val_baseline:.1%}, chance {summary['chance']:.1%})",
+            f"(validation majority baseline {val_baseline:.1%}, chance {chance:.1%})",
         )
         lines.append(f"Best hyperparameters: {best_file}")
     write_json_atomic(paths.summary_file, summary)
     lines.append(f"Trials table: {parquet} (and .csv); Optuna study '{STUDY_NAME}' in {storage_url}")
     if not summary["finished"]:
-        lines.append(f"Not finished: continue with --resume --name {paths.name}")
+        lines.append(f"Not finished: continue with {resume_hint or f'--resume --name {paths.name}'}")
     print("\n".join(lines), flush=True)
+    return summary

@@ -110,6 +110,11 @@ def validate_single_machine_config(config: Mapping[str, Any]) -> dict[str, Any]:
     algorithm = config.get("tuning_algorithm")
     if algorithm not in KERAS_TUNER_ALGORITHMS:
         raise InputError(f"--tuning-algorithm must be one of {', '.join(KERAS_TUNER_ALGORITHMS)}, got {algorithm!r}")
+    if method == "optuna" and config.get("scheduler") not in ("asha", "hyperband", "median", "fifo"):
+        raise InputError(
+            f"--method optuna: --scheduler picks Optuna's pruner (asha, hyperband, median or fifo), got "
+            f"{config.get('scheduler')!r}; BOHB runs on Ray: --method ray --searcher bohb --scheduler bohb"
+        )
     settings = validate_tune_config(dict(config))  # trials, epochs, grace period, budget, smoke shrinking, --name
     if not config.get("name"):
         settings["name"] = _default_name(settings)  # after smoke shrinking: the epochs the search really uses
@@ -239,78 +244,22 @@ def write_single_machine_outputs(
     Returns:
         The summary written to ``summary.json``.
     """
-    from eeg.splits import majority_baseline
-    from engines.ray_records import summarise
-    from engines.results import (
-        STUDY_NAME,
-        best_hyperparameters_document,
-        optuna_storage_url,
-        write_best_hyperparameters,
-        write_json_atomic,
-        write_optuna_study,
-        write_trials_table,
-    )
+    from engines.ray_records import summarise, write_experiment_outputs
 
-    settings, paths = run.settings, run.paths
-    method = settings["method"]
-    summary = summarise(records, {**settings, "searcher": searcher, "cpus_per_trial": 1.0},
-                        run_wall_s=run_wall_s, cluster_cpus=1.0)
-    val_baseline = majority_baseline(data.prepared.y_train, data.prepared.y_val)
+    settings = {**run.settings, "searcher": searcher, "scheduler": scheduler}
+    summary = summarise(records, {**settings, "cpus_per_trial": 1.0}, run_wall_s=run_wall_s, cluster_cpus=1.0)
+    # One process runs the trials one after another: utilisation is the share of time spent inside them.
     summary.update(
         finished=bool(finished),
         worker_utilisation=round(busy_s / run_wall_s, 3) if run_wall_s > 0 else None,
-        method=method,
-        searcher=searcher,
-        scheduler=scheduler,
         max_trials=settings["max_trials"],
-        val_majority_baseline=val_baseline,
-        chance=1.0 / data.prepared.n_classes,
-        **dict(extra or {}),
         **dict(summary_extra or {}),
     )
-    parquet, _ = write_trials_table(records, paths.local)
-    storage_url = optuna_storage_url(paths.output_dir.resolve())
-    write_optuna_study(records, storage_url, list(study_names), _distributions_for(run.space))
-    lines = [
-        f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
-        f"{summary['failed']} failed); epochs spent: {summary['epochs_spent']}; "
-        f"time in trials: {summary['worker_utilisation'] or 0:.0%} of {summary['run_wall_s']:.0f} s"
-    ]
-    if summary["best_trial"] is not None:
-        document = best_hyperparameters_document(
-            summary["best_params"],
-            {
-                "best_score": round(summary["best_val_accuracy"], 4),
-                "metric": "val_accuracy",
-                "val_majority_baseline": round(val_baseline, 4),
-                "chance": round(summary["chance"], 4),
-                "method": method,
-                "searcher": searcher,
-                "scheduler": scheduler,
-                "trials": summary["trials"],
-                "max_epochs": settings["max_epochs"],
-                "seed": settings["seed"],
-                "data": data.description,
-                "split": settings["split"],
-                "split_seed": settings["split_seed"],
-                "experiment": str(paths.local),
-                **dict(extra or {}),
-            },
-        )
-        best_file = write_best_hyperparameters(paths.output_dir, paths.local, document)
-        lines.insert(
-            0,
-            f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%} "
-            f"(validation majority baseline {val_baseline:.1%}, chance {summary['chance']:.1%})",
-        )
-        lines.append(f"Best hyperparameters: {best_file}")
-    write_json_atomic(paths.summary_file, summary)
-    lines.append(f"Trials table: {parquet} (and .csv); Optuna study '{STUDY_NAME}' in {storage_url}")
-    if not summary["finished"]:
-        again = "re-run the same command" if method == "keras-tuner" else f"--resume --name {paths.name}"
-        lines.append(f"Not finished: continue with {again}")
-    print("\n".join(lines), flush=True)
-    return summary
+    hint = "re-run the same command" if settings["method"] == "keras-tuner" else f"--resume --name {run.paths.name}"
+    return write_experiment_outputs(
+        records, summary, settings, run.paths, run.space, data,
+        method=settings["method"], study_names=study_names, extra=extra, resume_hint=hint,
+    )
 
 
 def exit_code(summary: Mapping[str, Any]) -> int:

@@ -11,6 +11,7 @@ How each plugs into Ray Tune (see each module's docstring for the details)::
     OptunaSearch(space=optuna_define_by_run(space), metric=m, mode="max")
     HyperOptSearch(space=to_hyperopt_space(space), metric=m, mode="max")
     BayesOptSearch(space=to_bayesopt_bounds(space), metric=m, mode="max")
+    TuneBOHB(space=to_configspace(space, seed), metric=m, mode="max")   # with HyperBandForBOHB
 
 and every trainable starts with ``hparams = decode_config(config, space)``.
 """
@@ -24,6 +25,7 @@ from search_spaces.cnn_lstm import SPACE
 from search_spaces.overrides import apply_space_overrides, check_space_against_model, load_space_overrides
 from search_spaces.space import Bool, Categorical, Condition, Float, Int, Param, SearchSpace, SpaceError
 from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
+from search_spaces.translate_configspace import decode_configspace, to_configspace
 from search_spaces.translate_hyperopt import decode_hyperopt, to_hyperopt_space
 from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
 from search_spaces.translate_optuna import optuna_define_by_run, optuna_distributions, suggest_optuna
@@ -55,6 +57,8 @@ __all__ = [
     "decode_hyperopt",
     "to_bayesopt_bounds",
     "decode_bayesopt",
+    "to_configspace",
+    "decode_configspace",
     "build_keras_tuner_hparams",
 ]
 
@@ -76,8 +80,9 @@ def get_space(name: str = "cnn_lstm", overrides_path: str | None = None) -> Sear
 def decode_config(config: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
     """Plain model hparams from whatever any Ray searcher put into a trial's ``config``.
 
-    Decodes BayesOptSearch's encoded coordinates, turns numpy scalars into Python ones and
-    puts Ints back on their grid; keys outside ``space`` (epochs, paths) pass through.
+    Decodes BayesOptSearch's encoded coordinates and TuneBOHB's grid indices, turns numpy
+    scalars into Python ones and puts Ints back on their grid; keys outside ``space``
+    (epochs, paths) pass through.
     Idempotent, and a no-op on configs from the random, grid, Optuna and HyperOpt searchers,
     so a trainable can call it unconditionally. Pass the same (possibly overridden) space
     the searcher was built from.
@@ -85,4 +90,4 @@ def decode_config(config: Mapping[str, Any], space: SearchSpace) -> dict[str, An
     Raises:
         SpaceError: A value that cannot belong to its parameter.
     """
-    return decode_bayesopt(config, space)
+    return decode_bayesopt(decode_configspace(config, space), space)

@@ -1,4 +1,8 @@
-"""Contract: every searcher pairs with every scheduler in a real smoke tune through the CLI entry point."""
+"""Contract: every searcher pairs with every scheduler in a real smoke tune through the CLI entry point.
+
+A pairing that ``check_pairing`` refuses (BOHB's searcher and scheduler only work together) must
+instead exit 2 with one line on stderr, before anything is written.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,18 @@ import json
 import pytest
 
 import tune_cluster
-from engines.ray_tune import SCHEDULERS, SEARCHERS
+from eeg.errors import InputError
+from engines.ray_tune import SCHEDULERS, SEARCHERS, check_pairing
 
 pytestmark = pytest.mark.slow
+
+
+def _refused(searcher: str, scheduler: str) -> bool:
+    try:
+        check_pairing(searcher, scheduler, checkpoint=True)  # checkpoints are on by default
+    except InputError:
+        return True
+    return False
 
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
@@ -19,20 +32,28 @@ def test_a_smoke_tune_runs_with_every_searcher_and_scheduler(local_ray, tmp_path
 
     from eeg.model import resolve_hparams
 
+    output = tmp_path / "out"
     code = tune_cluster.main(
         [
             "--use-dummy-data", "--smoke-test", "--searcher", searcher, "--scheduler", scheduler,
-            "--max-trials", "2", "--max-epochs", "2", "--output-dir", str(tmp_path), "--name", "contract",
+            "--max-trials", "2", "--max-epochs", "2", "--output-dir", str(output), "--name", "contract",
             "--verbose", "0",
         ]
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    if _refused(searcher, scheduler):
+        err = captured.err.strip()
+        assert code == 2, captured.out
+        assert len(err.splitlines()) == 1 and "--searcher" in err and "--scheduler" in err, err
+        assert not output.exists()
+        return
+    out = captured.out
     assert code == 0, out
-    trials = pd.read_parquet(tmp_path / "tuning" / "contract" / "trials.parquet")
+    trials = pd.read_parquet(output / "tuning" / "contract" / "trials.parquet")
     assert len(trials) == 2  # the smoke grid is one axis of two points, the others sample 2 trials
     assert set(trials["status"]) <= {"complete", "stopped_early"}
     assert trials["node_id"].notna().all() and (trials["epochs"] >= 1).all()
-    document = json.loads((tmp_path / "best_hyperparameters.json").read_text())
+    document = json.loads((output / "best_hyperparameters.json").read_text())
     assert document["metadata"]["searcher"] == searcher and document["metadata"]["scheduler"] == scheduler
     assert 0.0 <= document["metadata"]["best_score"] <= 1.0
     resolve_hparams(document["hyperparameters"])  # BayesOpt's encoded floats came back as real model knobs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,13 @@ from search_spaces import (
     build_keras_tuner_hparams,
     decode_bayesopt,
     decode_config,
+    decode_configspace,
     decode_hyperopt,
     optuna_define_by_run,
     optuna_distributions,
     suggest_optuna,
     to_bayesopt_bounds,
+    to_configspace,
     to_hyperopt_space,
     to_ray_grid,
     to_ray_param_space,
@@ -150,6 +153,36 @@ def sample_bayes_opt_library(space: SearchSpace) -> list[dict[str, Any]]:
     return configs
 
 
+def sample_configspace(space: SearchSpace) -> list[dict[str, Any]]:
+    configspace = to_configspace(space, seed=0)
+    return [decode_configspace(configspace.sample_configuration(), space) for _ in range(N)]
+
+
+BOHB_TRIALS = 50  # enough finished results at one budget for hpbandster to fit its density model
+
+
+def ray_bohb_search(space: SearchSpace) -> Any:
+    """Ray's TuneBOHB after BOHB_TRIALS suggestions, each reported back as HyperBandForBOHB would."""
+    pytest.importorskip("hpbandster")
+    from ray.tune.search.bohb import TuneBOHB
+
+    searcher = TuneBOHB(space=to_configspace(space, seed=0), metric="val_accuracy", mode="max", seed=0)
+    searcher.sampled = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # hpbandster calls ConfigSpace's pre-1.0 names
+        for i in range(BOHB_TRIALS):
+            searcher.sampled.append(searcher.suggest(f"t{i}"))
+            result = {"val_accuracy": (i % 7) / 7, "hyperband_info": {"budget": 1.0}}
+            searcher.on_trial_result(f"t{i}", result)
+            searcher.on_trial_complete(f"t{i}", result)
+    return searcher
+
+
+def sample_ray_bohb_search(space: SearchSpace) -> list[dict[str, Any]]:
+    # Past the first ~21 results the suggestions come from BOHB's fitted densities, not the prior.
+    return [decode_configspace(config, space) for config in ray_bohb_search(space).sampled]
+
+
 def sample_keras_tuner(space: SearchSpace) -> list[dict[str, Any]]:
     kt = pytest.importorskip("keras_tuner")
     hp = kt.HyperParameters()
@@ -178,6 +211,8 @@ SAMPLERS: dict[str, Callable[[SearchSpace], list[dict[str, Any]]]] = {
     "bayesopt": sample_bayesopt,
     "bayes_opt_library": sample_bayes_opt_library,
     "keras_tuner": sample_keras_tuner,
+    "configspace": sample_configspace,
+    "ray_bohb_search": sample_ray_bohb_search,
 }
 _CACHE: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
@@ -225,7 +260,8 @@ def test_decoding_any_backends_config_changes_nothing(backend, space_name):
         assert decode_config(config, space) == config
 
 
-@pytest.mark.parametrize("backend", ["ray", "optuna", "hyperopt", "bayesopt", "keras_tuner"])
+@pytest.mark.parametrize("backend", ["ray", "optuna", "hyperopt", "bayesopt", "keras_tuner", "configspace",
+                                     "ray_bohb_search"])
 def test_a_narrowed_space_narrows_what_every_backend_samples(backend):
     configs = samples(backend, "narrowed")
     assert {c["optimizer"] for c in configs} == {"adamw"}
@@ -235,7 +271,7 @@ def test_a_narrowed_space_narrows_what_every_backend_samples(backend):
     assert all(c["kernel_size"] in (5, 7) for c in configs)
 
 
-@pytest.mark.parametrize("backend", ["optuna", "keras_tuner"])
+@pytest.mark.parametrize("backend", ["optuna", "keras_tuner", "configspace", "ray_bohb_search"])
 def test_conditional_backends_leave_inactive_parameters_out(backend):
     configs = samples(backend, "built_in")
     for config in configs:
@@ -380,6 +416,7 @@ def _space_with_an_unknown_kind() -> SearchSpace:
         (to_hyperopt_space, "hyperopt"),
         (to_bayesopt_bounds, "bayesian-optimization"),
         (lambda s: build_keras_tuner_hparams(_NullTrial(), s), "Keras Tuner"),
+        (to_configspace, "ConfigSpace"),
     ],
 )
 def test_every_translator_raises_space_error_on_a_kind_it_cannot_map(translate, backend):
@@ -402,7 +439,7 @@ def test_the_optuna_define_by_run_function_survives_pickling_for_ray_checkpoints
     assert repr(function) == "optuna_define_by_run('cnn_lstm')"
 
 
-@pytest.mark.parametrize("backend", ["optuna", "ray", "bayesopt", "keras_tuner"])
+@pytest.mark.parametrize("backend", ["optuna", "ray", "bayesopt", "keras_tuner", "ray_bohb_search"])
 def test_any_backends_trial_can_be_recorded_into_an_optuna_study(backend):
     optuna = pytest.importorskip("optuna")
     study = optuna.create_study(direction="maximize")
@@ -412,3 +449,88 @@ def test_any_backends_trial_can_be_recorded_into_an_optuna_study(backend):
         assert set(distributions) == set(params)
         study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=i / N))
     assert study.best_trial.params["optimizer"] == "adamw"
+
+
+# --- ConfigSpace / BOHB ---------------------------------------------------------------------
+
+
+def test_configspace_searches_a_stepped_int_by_grid_index_so_every_grid_point_is_reachable():
+    configspace = to_configspace(SPACE, seed=3)
+    hyperparameter = configspace["cnn_filters_0__grid"]
+    assert (hyperparameter.lower, hyperparameter.upper) == (0, 7)
+    assert "cnn_filters_0" not in configspace
+    draws = [decode_configspace(configspace.sample_configuration(), SPACE)["cnn_filters_0"] for _ in range(300)]
+    assert sorted(set(draws)) == [32, 64, 96, 128, 160, 192, 224, 256]
+    assert all(type(d) is int for d in draws)
+
+
+def test_configspace_keeps_non_string_choices_and_decodes_them_to_plain_python():
+    configspace = to_configspace(SPACE)
+    assert list(configspace["batch_size"].choices) == [16, 32, 64]
+    assert list(configspace["use_lstm"].choices) == [False, True]
+    decoded = decode_configspace({"batch_size": np.int64(32), "use_lstm": np.bool_(True), "optimizer": np.str_("adam")},
+                                 SPACE)
+    assert decoded == {"batch_size": 32, "use_lstm": True, "optimizer": "adam"}
+    assert [type(v) for v in decoded.values()] == [int, bool, str]
+
+
+def test_configspace_conditions_read_the_parents_values():
+    conditions = {str(c) for c in to_configspace(SPACE).conditions}
+    assert "cnn_filters_1__grid | n_conv_blocks in {2, 3}" in conditions
+    assert "cnn_filters_2__grid | n_conv_blocks == 3" in conditions
+    assert "lstm_units__grid | use_lstm == True" in conditions
+
+
+def test_configspace_leaves_out_a_parameter_whose_condition_a_narrowed_parent_can_never_meet():
+    space = apply_space_overrides({"n_conv_blocks": {"low": 1, "high": 2}}, SPACE, where="two_blocks.yaml")
+    configspace = to_configspace(space, seed=0)
+    assert "cnn_filters_2__grid" not in configspace and "cnn_filters_1__grid" in configspace
+    for _ in range(N):
+        config = decode_configspace(configspace.sample_configuration(), space)
+        space.validate_config(config)
+        assert "cnn_filters_2" not in config
+
+
+def test_configspace_refuses_choices_it_would_merge():
+    space = SearchSpace("mixed", (Categorical("units", (1, True)),))
+    with pytest.raises(SpaceError, match="ConfigSpace compares categorical choices with ==, so units's choices 1 and "
+                                         "True would be one choice"):
+        to_configspace(space)
+
+
+def test_decode_configspace_is_idempotent_and_passes_foreign_keys_through():
+    raw = {"cnn_filters_0__grid": np.int64(2), "learning_rate": 1e-3, "epochs": 4}
+    decoded = decode_configspace(raw, SPACE)
+    assert decoded == {"cnn_filters_0": 96, "learning_rate": 1e-3, "epochs": 4}
+    assert decode_configspace(decoded, SPACE) == decoded
+    assert decode_config(raw, SPACE) == decoded  # the one decode every trainable may call
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [({"cnn_filters_0": 64, "cnn_filters_0__grid": 1}, "cnn_filters_0 is given twice"),
+     ({"cnn_filters_0__grid": 8}, "cnn_filters_0__grid=8 is outside the 8 grid points of cnn_filters_0"),
+     ({"cnn_filters_0__grid": 1.5}, "cnn_filters_0__grid needs a whole-number grid index, got 1.5"),
+     ({"n_conv_blocks__grid": 1}, "n_conv_blocks__grid does not match Int n_conv_blocks")],
+)
+def test_decode_configspace_rejects_a_config_that_is_not_of_the_space(config, message):
+    with pytest.raises(SpaceError, match=message):
+        decode_configspace(config, SPACE)
+
+
+def test_bohb_fits_its_density_model_from_reported_results():
+    searcher = ray_bohb_search(SPACE)
+    assert list(searcher.bohber.kde_models) == [1.0]
+
+
+def test_the_bohb_searcher_survives_a_ray_checkpoint(tmp_path):
+    pytest.importorskip("hpbandster")
+    from ray.tune.search.bohb import TuneBOHB
+
+    searcher = TuneBOHB(space=to_configspace(NARROW, seed=0), metric="val_accuracy", mode="max", seed=0)
+    searcher.suggest("t0")
+    searcher.save(str(tmp_path / "searcher.pkl"))
+    restored = TuneBOHB(space=to_configspace(NARROW, seed=0), metric="val_accuracy", mode="max", seed=0)
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    assert "t0" in restored.running
+    NARROW.validate_config(decode_configspace(restored.suggest("t1"), NARROW))
