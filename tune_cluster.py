@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         _add_data_flags(sub)
         sub.add_argument("--hparams", help="best_hyperparameters.json (keys it does not set keep their defaults)")
-        sub.add_argument("--epochs", type=int, default=None, help="most epochs; early stopping on val_loss ends sooner (default 40)")
+        sub.add_argument("--epochs", type=int, default=None, help="most epochs; early stopping on val_accuracy ends sooner (default 40)")
         sub.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
         if name == "verify":
             sub.add_argument("--seeds", type=int, default=3, help="training seeds per config (default 3)")

@@ -147,8 +147,9 @@ def train_model(
         seed: Seeds Python, NumPy and TensorFlow. It is offset by ``initial_epoch`` so a
             trainable that calls this once per epoch gets a fresh, reproducible shuffle each epoch.
         callbacks: Extra Keras callbacks.
-        early_stopping_patience: If set, stop when ``val_loss`` has not improved for this many
-            epochs and restore the best weights.
+        early_stopping_patience: If set, stop when ``val_accuracy`` has not improved for this many
+            epochs and restore the best weights. Accuracy, not loss: it is what tuning selects on, and
+            on EEG the validation loss often rises (over-confidence) while accuracy still improves.
         initial_epoch: Epoch to resume from (for a restored checkpoint).
         model: Continue training this model instead of building a new one.
         verbose: Keras verbosity.
@@ -172,7 +173,10 @@ def train_model(
     if early_stopping_patience is not None:
         all_callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=int(early_stopping_patience), restore_best_weights=True
+                monitor="val_accuracy",
+                mode="max",
+                patience=int(early_stopping_patience),
+                restore_best_weights=True,
             )
         )
     fitted = model.fit(

@@ -129,7 +129,7 @@ def test_fit_gets_the_batch_size_the_training_and_the_validation_arrays_only(pre
     assert (recorder.kwargs["batch_size"], recorder.kwargs["epochs"], recorder.kwargs["initial_epoch"]) == (64, 3, 1)
 
 
-def test_early_stopping_watches_val_loss_and_restores_the_best_weights(prepared):
+def test_early_stopping_watches_val_accuracy_and_restores_the_best_weights(prepared):
     recorder = FitRecorder()
     marker = keras.callbacks.Callback()
     train_model(TINY, prepared, epochs=1, model=recorder, callbacks=[marker])
@@ -137,7 +137,7 @@ def test_early_stopping_watches_val_loss_and_restores_the_best_weights(prepared)
     train_model(TINY, prepared, epochs=1, model=recorder, callbacks=[marker], early_stopping_patience=3)
     stopper = recorder.kwargs["callbacks"][-1]
     assert isinstance(stopper, keras.callbacks.EarlyStopping)
-    assert (stopper.monitor, stopper.patience, stopper.restore_best_weights) == ("val_loss", 3, True)
+    assert (stopper.monitor, stopper.patience, stopper.restore_best_weights) == ("val_accuracy", 3, True)
 
 
 def test_invalid_hparams_fail_before_any_training(prepared):
