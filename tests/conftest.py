@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under `make test`, make exports its recursion state; a `make` the tests run would then print
+# "make[1]: ..." lines and differ from what a user sees. Tests run the targets as a user would.
+for _name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+    os.environ.pop(_name, None)
 
 # The guide's section 7, Step 1 example, byte for byte: users feed exactly this to `train --hparams`.
 GUIDE_EXAMPLE_HPARAMS = """{
