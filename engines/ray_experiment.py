@@ -132,7 +132,7 @@ def run_ray_tune(config: dict[str, Any]) -> int:
     from ray import tune
 
     from engines.data import prepare_experiment_data
-    from engines.ray_records import collect_records, summarise, write_experiment_outputs
+    from engines.ray_records import collect_records, saved_trial_statuses, summarise, write_experiment_outputs
     from engines.ray_tune import METRIC, MODE, build_scheduler, build_search
     from engines.config import save_config
     from eeg.model import DEFAULT_HPARAMS
@@ -217,7 +217,9 @@ def run_ray_tune(config: dict[str, Any]) -> int:
         cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
         grid = tuner.fit()
         run_wall_s = time.time() - run_started
-        records = collect_records(grid, space, search.decode, settings["max_epochs"])
+        records = collect_records(
+            grid, space, search.decode, settings["max_epochs"], statuses=saved_trial_statuses(paths.ray)
+        )
         summary = summarise(records, settings, run_wall_s=run_wall_s, cluster_cpus=cluster_cpus)
         write_experiment_outputs(records, summary, settings, paths, space, data)
     finally:

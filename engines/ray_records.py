@@ -16,7 +16,7 @@ from engines.results import (
     write_trials_table,
 )
 
-__all__ = ["collect_records", "summarise", "write_experiment_outputs", "failure_reason"]
+__all__ = ["collect_records", "saved_trial_statuses", "summarise", "write_experiment_outputs", "failure_reason"]
 
 
 def failure_reason(error: BaseException | None) -> str | None:
@@ -30,12 +30,19 @@ def failure_reason(error: BaseException | None) -> str | None:
     return (lines[-1] if lines else type(error).__name__)[:500]
 
 
-def _trial_statuses(grid: Any) -> list[str | None]:
-    # ResultGrid has no public per-trial status; the analysis behind it does. Fall back to None.
+def saved_trial_statuses(experiment_path: str) -> dict[str, str]:
+    """Trial id -> status as Ray saved it in the experiment state.
+
+    Read back from storage rather than from the ResultGrid: after Ctrl-C, Ray's in-memory
+    trials are already cleaned up, while the saved state still says RUNNING, which is what
+    ``--resume`` will continue.
+    """
+    from ray.tune import ExperimentAnalysis
+
     try:
-        return [trial.status for trial in grid._experiment_analysis.trials]
-    except AttributeError:
-        return [None] * len(grid)
+        return {trial.trial_id: trial.status for trial in ExperimentAnalysis(experiment_path).trials}
+    except (FileNotFoundError, ValueError):
+        return {}
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -47,11 +54,23 @@ def _float_or_none(value: Any) -> float | None:
 
 
 def collect_records(
-    grid: Any, space: Any, decode: Callable[[Mapping[str, Any]], dict] | None, max_epochs: int
+    grid: Any,
+    space: Any,
+    decode: Callable[[Mapping[str, Any]], dict] | None,
+    max_epochs: int,
+    statuses: Mapping[str, str] | None = None,
 ) -> list[TrialRecord]:
-    """One record per trial: active params only, metric history, status, node and timing."""
+    """One record per trial: active params only, metric history, status, node and timing.
+
+    Args:
+        statuses: trial id -> Ray status from :func:`saved_trial_statuses`; a trial saved as
+            running, pending or paused was interrupted and is recorded as ``running``.
+    """
     records = []
-    for result, ray_status in zip(grid, _trial_statuses(grid)):
+    for result in grid:
+        trial_id = str((result.metrics or {}).get("trial_id") or result.path.rstrip("/").rsplit("/", 1)[-1])
+        trial_id = trial_id.removeprefix("trial_")
+        ray_status = (statuses or {}).get(trial_id)
         config = decode(result.config) if decode else dict(result.config)
         params = {name: config[name] for name in space.active_names(config) if name in config}
         metrics = result.metrics or {}
@@ -67,7 +86,7 @@ def collect_records(
         finite = [v for v in history if math.isfinite(v)]
         records.append(
             TrialRecord(
-                trial_id=str(metrics.get("trial_id") or result.path.rstrip("/").rsplit("/", 1)[-1]),
+                trial_id=trial_id,
                 params=params,
                 status=status,
                 best_val_accuracy=max(finite) if finite else None,

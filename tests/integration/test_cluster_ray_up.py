@@ -83,6 +83,31 @@ def _link_driver_packages_command(site_packages: str) -> str:
     )
 
 
+def _share_with_user(site_packages: str) -> tuple[str, Path | None]:
+    """A path to the driver's packages that the test user can read, and the bind mount to undo.
+
+    This checkout may sit under a folder only root may enter (a CI clone in a 0700 /tmp), so
+    the packages are bind-mounted read-only at a fresh mount point under /run, which anyone may
+    traverse. The mount point is only ever unmounted and rmdir'ed, never deleted recursively
+    (that would reach through the mount into the real packages).
+    """
+    point = Path(tempfile.mkdtemp(prefix="eeg-ci-site-", dir="/run" if os.path.isdir("/run") else None))
+    point.chmod(0o755)
+    bound = subprocess.run(["mount", "--bind", site_packages, str(point)], capture_output=True, text=True)
+    if bound.returncode != 0:
+        point.rmdir()
+        return site_packages, None  # not allowed to mount: the packages must already be readable
+    subprocess.run(["mount", "-o", "remount,bind,ro", str(point)], capture_output=True)
+    return str(point), point
+
+
+def _unshare(point: Path | None) -> None:
+    if point is None:
+        return
+    if subprocess.run(["umount", str(point)], capture_output=True).returncode == 0:
+        point.rmdir()
+
+
 @pytest.fixture(scope="module")
 def lab_over_ssh():
     """A filled-in lab.yaml whose head is this machine over SSH; tears everything down."""
@@ -105,6 +130,7 @@ def lab_over_ssh():
     run = home / f"r-{uuid.uuid4().hex[:8]}"  # short: Ray's socket paths live under it
     tunnel: list[subprocess.Popen] = []
     state = {"run": run, "home": home, "uid": uid, "root": root, "tunnel": tunnel}
+    driver_packages, mount_point = _share_with_user(sysconfig.get_paths()["purelib"])
     try:
         for sub in ("", "tmp", "storage", "out"):
             _as_user(uid, gid, run / sub if sub else run)
@@ -130,7 +156,7 @@ def lab_over_ssh():
         mounts["~/eeg-tuning/constraints.txt"] = str(root / "constraints.txt")
         commands = config["setup_commands"]
         assert len(commands) == 3 and "pip install" in commands[1], commands
-        commands[1] = _link_driver_packages_command(sysconfig.get_paths()["purelib"])
+        commands[1] = _link_driver_packages_command(driver_packages)
         cluster_yaml = root / "lab-ci.yaml"
         cluster_yaml.write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -159,6 +185,7 @@ def lab_over_ssh():
         _run(["bash", str(SETUP), "stop", str(root)])
         kill_processes(pids_matching(str(root)))  # ssh control masters hold root's key path
         kill_processes(pids_of_user(uid))
+        _unshare(mount_point)
         (home / ".eeg-ray-node.env").unlink(missing_ok=True)
         for leftover in ("eeg-tuning", ".ray", "ray_bootstrap_config.yaml", "ray_bootstrap_key.pem"):
             path = home / leftover
