@@ -64,7 +64,7 @@ def collect_records(
 
     Args:
         statuses: trial id -> Ray status from :func:`saved_trial_statuses`; a trial saved as
-            running, pending or paused was interrupted and is recorded as ``running``.
+            running or pending was interrupted and is recorded as ``running``.
     """
     records = []
     for result in grid:
@@ -79,7 +79,9 @@ def collect_records(
         epochs = int(metrics.get("training_iteration", len(history)) or 0)
         if result.error is not None:
             status = "failed"
-        elif ray_status in ("RUNNING", "PENDING", "PAUSED"):
+        elif ray_status in ("RUNNING", "PENDING"):
+            # Saved as running (Ray loads that back as PENDING): Ctrl-C or a crash cut it short.
+            # PAUSED is not: HyperBand leaves the trials it dropped from a bracket paused at the end.
             status = "running"
         else:
             status = "complete" if epochs >= max_epochs else "stopped_early"
