@@ -110,11 +110,32 @@ def _load_override_file(path: str | Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
+# The type each setting must have in a config file (flags are typed by argparse already).
+_NUMBER = (int, float)
+_TYPES: dict[str, tuple[type, ...]] = {
+    **{k: (bool,) for k in ("use_dummy_data", "reuse_actors", "checkpoint", "resume", "smoke_test")},
+    **{k: (int,) for k in ("split_seed", "max_trials", "max_epochs", "grace_period", "seed", "max_failures",
+                           "verbose", "max_concurrent")},
+    **{k: _NUMBER for k in ("cpus_per_trial", "gpus_per_trial")},
+    **{k: (str, *_NUMBER) for k in ("time_budget", "memory_per_trial")},
+}
+
+
+def _check_type(origin: str, key: str, value: Any) -> None:
+    expected = _TYPES.get(key, (str,))
+    if value is None and DEFAULTS[key] is None:
+        return
+    is_bool = isinstance(value, bool)
+    if (is_bool and bool not in expected) or not isinstance(value, expected):
+        names = " or ".join("true/false" if t is bool else t.__name__ for t in expected)
+        raise InputError(f"{origin}: {key} must be {names}, got {value!r}")
+
+
 def resolve_config(flags: Mapping[str, Any], config_file: str | Path | None = None) -> dict[str, Any]:
     """Defaults, then ``config_file``, then every flag the user actually gave (not None).
 
     Raises:
-        InputError: a key in the file or flags that is not a known setting.
+        InputError: a key in the file or flags that is not a known setting, or a file value of the wrong type.
     """
     resolved = dict(DEFAULTS)
     layers = []
@@ -125,6 +146,9 @@ def resolve_config(flags: Mapping[str, Any], config_file: str | Path | None = No
         unknown = sorted(set(layer) - set(DEFAULTS))
         if unknown:
             raise InputError(f"{origin}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(DEFAULTS))})")
+        if origin != "command line":
+            for key, value in layer.items():
+                _check_type(origin, key, value)
         resolved.update(layer)
     return resolved
 

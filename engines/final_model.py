@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 from eeg.errors import InputError
 
-__all__ = ["read_hparams_file", "run_train", "run_verify", "paired_improvement"]
+__all__ = ["read_hparams_file", "check_same_split", "run_train", "run_verify", "paired_improvement"]
 
 DEFAULT_EPOCHS, SMOKE_EPOCHS = 40, 2
 
@@ -26,6 +24,28 @@ def read_hparams_file(path: str | None) -> dict[str, Any]:
 
     Keys it does not set keep their defaults; unknown keys fail in ``resolve_hparams``.
     """
+    return _read_document(path).get("hyperparameters", {})
+
+
+def check_same_split(path: str | None, config: Mapping[str, Any], data_description: str) -> None:
+    """Refuse to evaluate on a different split than the one tuning held out.
+
+    A tuned file records ``split`` and ``split_seed``; another split's test recordings may
+    have been the tuner's training data, and the before/after numbers would be leaked.
+    A different dataset only earns a note: its path may simply be spelt differently.
+    """
+    metadata = _read_document(path).get("metadata") or {}
+    for key, flag in (("split", "--split"), ("split_seed", "--split-seed")):
+        if key in metadata and metadata[key] != config.get(key):
+            raise InputError(
+                f"{path}: tuned with {key}={metadata[key]!r} but this run uses {config.get(key)!r}; pass "
+                f"{flag} {metadata[key]} so the test split is the one tuning never saw"
+            )
+    if metadata.get("data") and metadata["data"] != data_description:
+        print(f"note: {path} was tuned on {metadata['data']!r}; this run uses {data_description!r}")
+
+
+def _read_document(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
     file = Path(path)
@@ -38,38 +58,29 @@ def read_hparams_file(path: str | None) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("hyperparameters"), dict):
         found = sorted(document) if isinstance(document, dict) else type(document).__name__
         raise InputError(f"{file}: needs a 'hyperparameters' object (the guide's schema), found {found}")
-    return dict(document["hyperparameters"])
+    return document
 
 
-def _epochs(config: Mapping[str, Any], epochs: int | None) -> int:
+def _epochs(config: Mapping[str, Any], epochs: int | None, patience: int) -> int:
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {epochs}")
+    if patience < 0:
+        raise InputError(f"--patience must be >= 0 epochs, got {patience}")
     chosen = epochs or DEFAULT_EPOCHS
     return min(chosen, SMOKE_EPOCHS) if config.get("smoke_test") else chosen
-
-
-def _save_model_atomically(model: Any, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras", dir=target.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run_train(config: Mapping[str, Any], hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
     """Train the final model with early stopping on validation; save it and its test metrics."""
     from engines.data import prepare_experiment_data
-    from engines.results import write_json_atomic
+    from engines.results import replace_atomically, write_json_atomic
     from eeg.model import resolve_hparams
     from eeg.training import accuracy_line, evaluate, train_model
 
     hparams = resolve_hparams(read_hparams_file(hparams_file))
-    n_epochs = _epochs(config, epochs)
+    n_epochs = _epochs(config, epochs, patience)
     data = prepare_experiment_data(config)
+    check_same_split(hparams_file, config, data.description)
     prepared = data.prepared
     print(data.split.describe())
     model, history = train_model(
@@ -79,7 +90,7 @@ def run_train(config: Mapping[str, Any], hparams_file: str | None, *, epochs: in
     test = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
     output_dir = Path(config["output_dir"])
     model_file = output_dir / "emotion_model.keras"
-    _save_model_atomically(model, model_file)
+    replace_atomically(model_file, lambda tmp: model.save(tmp), ".keras")
     write_json_atomic(
         output_dir / "train_metrics.json",
         {
@@ -132,8 +143,9 @@ def run_verify(
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     tuned = resolve_hparams(read_hparams_file(hparams_file))
     default = resolve_hparams(DEFAULT_HPARAMS)
-    n_epochs = _epochs(config, epochs)
+    n_epochs = _epochs(config, epochs, patience)
     data = prepare_experiment_data(config)
+    check_same_split(hparams_file, config, data.description)
     prepared = data.prepared
     print(data.split.describe())
     scores: dict[str, list[float]] = {"default": [], "tuned": []}

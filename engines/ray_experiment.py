@@ -64,6 +64,8 @@ def validate_tune_config(config: dict[str, Any]) -> dict[str, Any]:
     settings["grace_period"] = _positive_int(config, "grace_period", "--grace-period")
     if config.get("max_concurrent") is not None:
         settings["max_concurrent"] = _positive_int(config, "max_concurrent", "--max-concurrent")
+    if isinstance(config["max_failures"], bool) or not isinstance(config["max_failures"], int) or config["max_failures"] < 0:
+        raise InputError(f"--max-failures must be a whole number >= 0, got {config['max_failures']!r}")
     if float(config["cpus_per_trial"]) <= 0:
         raise InputError(f"--cpus-per-trial must be > 0, got {config['cpus_per_trial']!r}")
     if float(config["gpus_per_trial"]) < 0:
@@ -87,6 +89,40 @@ def validate_tune_config(config: dict[str, Any]) -> dict[str, Any]:
     if "/" in settings["name"] or settings["name"] in ("", ".", ".."):
         raise InputError(f"--name must be a plain folder name, got {settings['name']!r}")
     return settings
+
+
+# What makes an experiment what it is: a resumed run takes these from the saved config.json.
+_EXPERIMENT_KEYS = (
+    "use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "searcher", "scheduler", "max_trials",
+    "max_epochs", "grace_period", "time_budget", "space", "seed", "checkpoint", "smoke_test", "cpus_per_trial",
+    "gpus_per_trial", "memory_per_trial", "reuse_actors", "max_failures",
+)
+
+
+def settings_for_resume(
+    config: Mapping[str, Any], settings: Mapping[str, Any], saved: Mapping[str, Any], name: str
+) -> dict[str, Any]:
+    """The command's settings with the experiment's own taken from its saved config.json.
+
+    A flag left at its default takes the saved value; a flag set to a different value is refused,
+    since continuing a BayesOpt search with TPE, or on other data, would mix two experiments.
+    Values are compared after validation (``settings``), as they were saved (smoke shrinking applied).
+    """
+    from engines.config import DEFAULTS
+
+    merged = dict(config)
+    for key in _EXPERIMENT_KEYS:
+        if key not in saved:
+            continue
+        given = settings.get(key)
+        if config.get(key) != DEFAULTS[key] and given != saved[key]:
+            flag = "--" + key.replace("_", "-")
+            raise InputError(
+                f"--resume: experiment '{name}' was run with {flag} {saved[key]!r}, got {given!r}; drop the flag "
+                "to continue it, or start a new --name"
+            )
+        merged[key] = saved[key]
+    return merged
 
 
 def _load_space(settings: Mapping[str, Any]):
@@ -140,7 +176,7 @@ def run_ray_tune(config: dict[str, Any]) -> int:
 
     settings = validate_tune_config(config)
     paths = experiment_paths(settings, settings["name"])
-    space = _load_space(settings)
+    saved_config = paths.local / "config.json"
     if settings["resume"]:
         finished = _finished_summary(paths)
         if finished is not None:
@@ -149,9 +185,14 @@ def run_ray_tune(config: dict[str, Any]) -> int:
                 f"Results: {paths.local}"
             )
             return 0
+        if saved_config.is_file():
+            saved = json.loads(saved_config.read_text())
+            settings = validate_tune_config(settings_for_resume(config, settings, saved, paths.name))
+    space = _load_space(settings)
+    if settings["resume"]:
         if not tune.Tuner.can_restore(paths.ray):
             raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.ray}")
-    elif paths.local.exists() or tune.Tuner.can_restore(paths.ray):
+    elif tune.Tuner.can_restore(paths.ray) or paths.summary_file.exists() or (paths.local / "trials.parquet").exists():
         raise InputError(
             f"--name: experiment '{paths.name}' already exists at {paths.local}; pass --resume to continue it "
             "or choose another --name (nothing was overwritten)"
@@ -163,11 +204,11 @@ def run_ray_tune(config: dict[str, Any]) -> int:
     data = prepare_experiment_data(settings)
     print(data.split.describe() if hasattr(data.split, "describe") else data.description)
 
-    # Past this point the input is valid: results may be written.
+    # Past this point the input is valid. Connect first: a cluster that cannot be reached leaves nothing behind.
+    started_ray = _ray_init(settings.get("address"))
     paths.local.mkdir(parents=True, exist_ok=True)
     if not settings["resume"]:
-        save_config({**settings, "data_description": data.description}, paths.local / "config.json")
-    started_ray = _ray_init(settings.get("address"))
+        save_config({**settings, "data_description": data.description}, saved_config)
     try:
         import ray
 
@@ -227,7 +268,12 @@ def run_ray_tune(config: dict[str, Any]) -> int:
             import ray
 
             ray.shutdown()
-    if summary["complete"] + summary["stopped_early"] == 0:
+    if summary["running"]:
+        return 130  # interrupted (Ctrl-C): resumable, and the hint was printed with the results
+    if summary["trials"] == 0:
+        print("error: no trial ran (is --time-budget shorter than a trial's start-up?)", flush=True)
+        return 1
+    if summary["failed"] == summary["trials"]:
         print(f"error: all {summary['trials']} trials failed; first reason: {summary['first_failure']}", flush=True)
         return 1
     return 0

@@ -20,6 +20,7 @@ __all__ = [
     "TrialRecord",
     "STUDY_NAME",
     "write_json_atomic",
+    "replace_atomically",
     "best_hyperparameters_document",
     "write_best_hyperparameters",
     "write_trials_table",
@@ -59,13 +60,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _replace_atomically(path: Path, write: Any, suffix: str) -> None:
+def _file_mode(path: Path) -> int:
+    """The mode a plain write would give: the existing file's, else 0o666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def replace_atomically(path: Path, write: Any, suffix: str) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
+
+    A crash leaves the old file (or none), never half a file; the result keeps the
+    permissions a plain write would have (mkstemp's 0600 would hide shared results).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -75,7 +92,7 @@ def _replace_atomically(path: Path, write: Any, suffix: str) -> None:
 def write_json_atomic(path: Path, document: Any) -> None:
     """Write ``document`` as indented JSON to ``path`` atomically."""
     text = json.dumps(document, indent=2, default=_json_default) + "\n"
-    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text), ".tmp")
+    replace_atomically(Path(path), lambda tmp: tmp.write_text(text), ".tmp")
 
 
 def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,8 +132,8 @@ def write_trials_table(records: Sequence[TrialRecord], experiment_dir: Path) -> 
             frame[column] = frame[column].map(lambda v: None if v is None else str(v))
     parquet = Path(experiment_dir) / "trials.parquet"
     csv = Path(experiment_dir) / "trials.csv"
-    _replace_atomically(parquet, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False), ".parquet")
-    _replace_atomically(csv, lambda tmp: frame.to_csv(tmp, index=False), ".csv")
+    replace_atomically(parquet, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False), ".parquet")
+    replace_atomically(csv, lambda tmp: frame.to_csv(tmp, index=False), ".csv")
     return parquet, csv
 
 

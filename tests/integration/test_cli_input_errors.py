@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--grace-period", "9", "--max-epochs", "3"], "grace_period=9, max_epochs=3"),
         (["--resume"], "--resume needs --name"),
         (["--cpus-per-trial", "0"], "--cpus-per-trial must be > 0"),
+        (["--max-failures", "-1"], "--max-failures must be a whole number >= 0, got -1"),
     ],
 )
 def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, capsys, flags, expected):
@@ -99,3 +100,37 @@ def test_an_unknown_subcommand_flag_is_one_line_and_exit_2(tmp_path):
         [sys.executable, str(ROOT / "tune_cluster.py"), "--max-trails", "5"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("cpus_per_trial: two", "cpus_per_trial must be int or float, got 'two'"),
+        ("checkpoint: 'false'", "checkpoint must be true/false, got 'false'"),
+        ("max_trials: 5.5", "max_trials must be int, got 5.5"),
+        ("name: 123", "name must be str, got 123"),
+    ],
+)
+def test_a_config_file_value_of_the_wrong_type_is_refused_before_anything_runs(tmp_path, capsys, line, expected):
+    config = tmp_path / "run.yaml"
+    config.write_text(line + "\n")
+    code = tune_cluster.main(["--use-dummy-data", "--config", str(config), "--output-dir", str(tmp_path / "out")])
+    assert code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_negative_patience_for_train_is_refused(tmp_path, capsys):
+    code = tune_cluster.main(["train", "--use-dummy-data", "--patience", "-3", "--output-dir", str(tmp_path / "o")])
+    assert code == 2 and "--patience must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_verify_refuses_a_split_other_than_the_one_tuning_held_out(tmp_path, capsys):
+    hparams = tmp_path / "best.json"
+    hparams.write_text('{"hyperparameters": {}, "metadata": {"split": "subject", "split_seed": 0}}')
+    code = tune_cluster.main(
+        ["verify", "--hparams", str(hparams), "--use-dummy-data", "--smoke-test", "--output-dir", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "split='subject'" in err and "--split subject" in err
+    assert not (tmp_path / "o").exists()

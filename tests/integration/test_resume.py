@@ -46,11 +46,16 @@ def test_an_interrupted_experiment_resumes_to_the_requested_trials_without_rerun
     finally:
         if process.poll() is None:
             process.kill()
+    assert process.returncode == 130, process.stdout.read()  # interrupted, resumable: not "all trials failed"
     before = _iterations(folder)
     finished_before = {name for name, n in before.items() if n == 2}
     assert finished_before, before
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
     assert not summary.get("finished", False)
+
+    other = subprocess.run(_tune(tmp_path, "--resume", "--searcher", "hyperopt"), cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert other.returncode == 2 and "was run with --searcher 'optuna'" in other.stderr  # not a mixed experiment
 
     resumed = subprocess.run(_tune(tmp_path, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

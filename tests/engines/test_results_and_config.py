@@ -1,0 +1,58 @@
+"""The shared writer keeps files whole and readable; config layers refuse what they cannot use."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from eeg.errors import InputError
+from engines.config import DEFAULTS, parse_duration, parse_memory, resolve_config
+from engines.ray_experiment import settings_for_resume
+from engines.results import write_json_atomic
+
+
+def test_an_atomic_write_gives_the_permissions_a_plain_write_would(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "best.json"
+        write_json_atomic(target, {"a": 1})
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # not mkstemp's 0600: colleagues on NFS can read it
+        target.chmod(0o640)
+        write_json_atomic(target, {"a": 2})
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
+    finally:
+        os.umask(umask)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("8h", 28800), ("1h30m", 5400), ("45m", 2700), ("600", 600)])
+def test_a_time_budget_reads_as_people_write_it(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_memory_reads_with_binary_units():
+    assert parse_memory("2G") == 2 * 2**30 and parse_memory("512M") == 512 * 2**20
+
+
+def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("max_trials: 40\nsearcher: hyperopt\n")
+    resolved = resolve_config({"max_trials": 7, "searcher": None}, config)
+    assert resolved["max_trials"] == 7 and resolved["searcher"] == "hyperopt"
+    assert resolved["scheduler"] == DEFAULTS["scheduler"]
+
+
+def test_resume_takes_the_experiments_own_settings_for_flags_left_at_their_defaults():
+    saved = {"searcher": "bayesopt", "max_trials": 5, "max_epochs": 2}
+    config = {**DEFAULTS, "resume": True, "name": "e1"}
+    merged = settings_for_resume(config, config, saved, "e1")
+    assert (merged["searcher"], merged["max_trials"], merged["max_epochs"]) == ("bayesopt", 5, 2)
+
+
+def test_resume_refuses_a_flag_that_would_change_the_experiment():
+    saved = {"searcher": "bayesopt"}
+    config = {**DEFAULTS, "resume": True, "name": "e1", "searcher": "hyperopt"}
+    with pytest.raises(InputError, match="was run with --searcher 'bayesopt', got 'hyperopt'"):
+        settings_for_resume(config, config, saved, "e1")
