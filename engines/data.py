@@ -13,8 +13,6 @@ from eeg.errors import InputError
 
 __all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data"]
 
-_DATASET_KINDS = ("table", "deap", "seed")
-_SPLITS = ("trial", "subject")
 
 
 @dataclass
@@ -35,10 +33,11 @@ def load_experiment_dataset(config: Mapping[str, Any]):
         return make_dummy_dataset(smoke_test=bool(config.get("smoke_test")))
     if not config.get("data"):
         raise InputError("no data given: pass --use-dummy-data, or --data PATH with --dataset table|deap|seed")
+    from eeg.datasets import KINDS, load_dataset
+
     kind = config.get("dataset") or "table"
-    if kind not in _DATASET_KINDS:
-        raise InputError(f"--dataset must be one of {', '.join(_DATASET_KINDS)}, got {kind!r}")
-    from eeg.datasets import load_dataset
+    if kind not in KINDS:
+        raise InputError(f"--dataset must be one of {', '.join(KINDS)}, got {kind!r}")
 
     return load_dataset(config["data"], kind, label_rule=config.get("label_rule"))
 
@@ -46,12 +45,12 @@ def load_experiment_dataset(config: Mapping[str, Any]):
 def prepare_experiment_data(config: Mapping[str, Any]) -> ExperimentData:
     """Load, validate, split (test first) and standardise with train statistics only."""
     from eeg.datasets import validate_dataset
-    from eeg.splits import make_split
+    from eeg.splits import STRATEGIES, make_split
     from eeg.training import prepare_data
 
     strategy = config.get("split") or "trial"
-    if strategy not in _SPLITS:
-        raise InputError(f"--split must be one of {', '.join(_SPLITS)}, got {strategy!r}")
+    if strategy not in STRATEGIES:
+        raise InputError(f"--split must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     dataset = load_experiment_dataset(config)
     validate_dataset(dataset, dataset.source)
     split = make_split(dataset, strategy, seed=int(config.get("split_seed") or 0))

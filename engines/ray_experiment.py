@@ -125,16 +125,6 @@ def settings_for_resume(
     return merged
 
 
-def _load_space(settings: Mapping[str, Any]):
-    from search_spaces.cnn_lstm import SPACE
-
-    if not settings.get("space"):
-        return SPACE
-    from search_spaces.overrides import load_space_overrides
-
-    return load_space_overrides(settings["space"], SPACE)
-
-
 def _ray_init(address: str | None) -> bool:
     """Connect to (or start) Ray; True when this call started it and must shut it down."""
     import ray
@@ -171,6 +161,7 @@ def run_ray_tune(config: dict[str, Any]) -> int:
     from engines.ray_records import collect_records, saved_trial_statuses, summarise, write_experiment_outputs
     from engines.ray_tune import METRIC, MODE, build_scheduler, build_search
     from engines.config import save_config
+    from search_spaces import get_space
     from eeg.model import DEFAULT_HPARAMS
     from trainables.cnn_lstm import train_cnn_lstm
 
@@ -188,7 +179,7 @@ def run_ray_tune(config: dict[str, Any]) -> int:
         if saved_config.is_file():
             saved = json.loads(saved_config.read_text())
             settings = validate_tune_config(settings_for_resume(config, settings, saved, paths.name))
-    space = _load_space(settings)
+    space = get_space(overrides_path=settings.get("space"))
     if settings["resume"]:
         if not tune.Tuner.can_restore(paths.ray):
             raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.ray}")

@@ -174,10 +174,11 @@ def prepare_run(config: Mapping[str, Any]) -> SingleMachineRun:
         InputError: a bad setting or space file, an existing experiment without ``--resume``
             (optuna), a ``--resume`` of nothing, or a continued experiment whose settings changed.
     """
-    from engines.ray_experiment import _load_space, experiment_paths
+    from engines.ray_experiment import experiment_paths
+    from search_spaces import get_space
 
     settings = validate_single_machine_config(config)
-    space = _load_space(settings)
+    space = get_space(overrides_path=settings.get("space"))
     paths = experiment_paths({**settings, "storage": None}, settings["name"])
     saved = load_saved_config(paths)
     exists = paths.local.exists()
