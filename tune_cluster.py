@@ -32,17 +32,61 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    from engines.settings import DATASET_KINDS, DEFAULTS, SPLITS
+
     group = parser.add_argument_group("data")
     group.add_argument("--use-dummy-data", action="store_true", default=None, help="realistic synthetic EEG (no files needed)")
     group.add_argument("--data", help="a feature table (.npz/.csv/.parquet), DEAP's data_preprocessed_python or a SEED folder")
-    group.add_argument("--dataset", choices=("table", "deap", "seed"), help="what --data holds (default: table)")
+    group.add_argument("--dataset", choices=DATASET_KINDS, help=f"what --data holds (default: {DEFAULTS['dataset']})")
     group.add_argument("--label-rule", help="DEAP labels: valence | arousal | quadrants (default) | valence5")
-    group.add_argument("--split", choices=("trial", "subject"), help="hold out whole trials (default) or whole subjects")
-    group.add_argument("--split-seed", type=int, help="seed of the train/val/test split (default 0; keep it across commands)")
-    group.add_argument("--output-dir", help="where results go (default: models)")
-    group.add_argument("--seed", type=int, help="seed for weights and the searcher (default 0)")
+    group.add_argument("--split", choices=SPLITS, help=f"hold out whole trials or whole subjects (default: {DEFAULTS['split']})")
+    group.add_argument("--split-seed", type=int,
+                       help=f"seed of the train/val/test split (default {DEFAULTS['split_seed']}; keep it across commands)")
+    group.add_argument("--output-dir", help=f"where results go (default: {DEFAULTS['output_dir']})")
+    group.add_argument("--seed", type=int, help=f"seed for weights and the searcher (default {DEFAULTS['seed']})")
     group.add_argument("--smoke-test", action="store_true", default=None, help="tiny data, trials and epochs: checks the path end to end")
     group.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (flags override it)")
+
+
+def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
+    from engines.backends.keras_tuner_engine import ALGORITHMS
+    from engines.backends.optuna_native import PRUNERS
+    from engines.backends.ray_search import SCHEDULERS, SEARCHERS
+    from engines.settings import DEFAULTS, METHODS
+
+    def default(key: str) -> str:
+        return f"(default {DEFAULTS[key]})"
+
+    search = tune.add_argument_group("search")
+    search.add_argument("--method", choices=METHODS, help=f"engine {default('method')}")
+    search.add_argument("--searcher", help=f"ray: {' | '.join(SEARCHERS)} {default('searcher')}; optuna = TPE, hyperopt = TPE")
+    search.add_argument("--scheduler", help=f"ray: {' | '.join(SCHEDULERS)} (bohb with --searcher bohb); "
+                                            f"optuna's pruner: {' | '.join(PRUNERS)} {default('scheduler')}")
+    search.add_argument("--tuning-algorithm", choices=ALGORITHMS, help=f"keras-tuner's algorithm {default('tuning_algorithm')}")
+    search.add_argument("--max-trials", type=int, help=f"number of trials {default('max_trials')}")
+    search.add_argument("--max-epochs", type=int, help=f"epochs a trial may run at most {default('max_epochs')}")
+    search.add_argument("--grace-period", type=int, help=f"epochs before a scheduler may stop a trial {default('grace_period')}")
+    search.add_argument("--time-budget", help="stop the experiment after this long, e.g. 8h or 45m")
+    search.add_argument("--space", help="YAML overriding search-space ranges")
+    resources = tune.add_argument_group("resources")
+    resources.add_argument("--address", help="Ray cluster address: auto on a cluster (default: an embedded local Ray)")
+    resources.add_argument("--max-concurrent", type=int, help="trials running at once (default: as resources allow)")
+    resources.add_argument("--cpus-per-trial", type=float, help=f"CPUs per trial {default('cpus_per_trial')}; sets TensorFlow's threads")
+    resources.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractional shares a card (e.g. 0.25)")
+    resources.add_argument("--memory-per-trial", help="memory each trial reserves, e.g. 2G")
+    resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,
+                           help="start a fresh worker per trial (pays the TensorFlow import every time)")
+    resources.add_argument("--max-failures", type=int, help=f"retries of a crashed trial from its checkpoint {default('max_failures')}")
+    resources.add_argument("--no-checkpoint", dest="checkpoint", action="store_false", default=None,
+                           help="no per-epoch checkpoints (faster on slow storage; no pausing, no resume of a trial)")
+    output = tune.add_argument_group("experiment")
+    output.add_argument("--storage", help="experiment storage: a local or NFS path, or s3://bucket/prefix")
+    output.add_argument("--optuna-storage", help="--method optuna: an Optuna RDB URL (e.g. postgresql://...) that "
+                                                 "workers on several machines share (default: <output-dir>/tuning/optuna.db)")
+    output.add_argument("--name", help="experiment name (default: ray: cnn_lstm_<searcher>_<scheduler>_<time>; optuna and "
+                                       "keras-tuner: derived from the settings, so the same command finds the same experiment)")
+    output.add_argument("--resume", action="store_true", default=None, help="continue the experiment --name")
+    output.add_argument("--verbose", type=int, choices=(0, 1, 2), help=f"progress output {default('verbose')}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,45 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser("tune", help="search hyperparameters (default)")
     _add_data_flags(tune)
-    search = tune.add_argument_group("search")
-    search.add_argument("--method", choices=("ray", "optuna", "keras-tuner"), help="engine (default: ray)")
-    search.add_argument("--searcher", help="ray: optuna (TPE, default) | hyperopt (TPE) | bayesopt | random | grid | bohb")
-    search.add_argument("--scheduler", help="ray: asha (default) | hyperband | median | fifo | bohb (with --searcher bohb)")
-    search.add_argument("--tuning-algorithm", choices=("bayesian", "hyperband", "random"), help="keras-tuner's algorithm")
-    search.add_argument("--max-trials", type=int, help="number of trials (default 20)")
-    search.add_argument("--max-epochs", type=int, help="epochs a trial may run at most (default 12)")
-    search.add_argument("--grace-period", type=int, help="epochs before a scheduler may stop a trial (default 2)")
-    search.add_argument("--time-budget", help="stop the experiment after this long, e.g. 8h or 45m")
-    search.add_argument("--space", help="YAML overriding search-space ranges")
-    resources = tune.add_argument_group("resources")
-    resources.add_argument("--address", help="Ray cluster address: auto on a cluster (default: an embedded local Ray)")
-    resources.add_argument("--max-concurrent", type=int, help="trials running at once (default: as resources allow)")
-    resources.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default 1); sets TensorFlow's threads")
-    resources.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractional shares a card (e.g. 0.25)")
-    resources.add_argument("--memory-per-trial", help="memory each trial reserves, e.g. 2G")
-    resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,
-                           help="start a fresh worker per trial (pays the TensorFlow import every time)")
-    resources.add_argument("--max-failures", type=int, help="retries of a crashed trial from its checkpoint (default 0)")
-    resources.add_argument("--no-checkpoint", dest="checkpoint", action="store_false", default=None,
-                           help="no per-epoch checkpoints (faster on slow storage; no pausing, no resume of a trial)")
-    output = tune.add_argument_group("experiment")
-    output.add_argument("--storage", help="experiment storage: a local or NFS path, or s3://bucket/prefix")
-    output.add_argument("--name", help="experiment name (default: cnn_lstm_<searcher>_<scheduler>_<time>)")
-    output.add_argument("--resume", action="store_true", default=None, help="continue the experiment --name")
-    output.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Ray's progress output (default 1)")
+    _add_tune_flags(tune)
+
+    from engines.final_model import DEFAULT_EPOCHS
 
     for name, help_text in (("train", "train the final model"), ("verify", "default vs tuned on the held-out test split")):
         sub = commands.add_parser(name, help=help_text)
         _add_data_flags(sub)
         sub.add_argument("--hparams", help="best_hyperparameters.json (keys it does not set keep their defaults)")
-        sub.add_argument("--epochs", type=int, default=None, help="most epochs; early stopping on val_accuracy ends sooner (default 40)")
+        sub.add_argument("--epochs", type=int, default=None,
+                         help=f"most epochs; early stopping on val_accuracy ends sooner (default {DEFAULT_EPOCHS})")
         sub.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
         if name == "verify":
             sub.add_argument("--seeds", type=int, default=3, help="training seeds per config (default 3)")
 
     report = commands.add_parser("report", help="plots and a summary of an experiment")
     report.add_argument("--experiment", help="experiment folder (default: the newest under <output-dir>/tuning)")
-    report.add_argument("--output-dir", default="models")
+    report.add_argument("--output-dir", help="where results are (default: models)")
+    report.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (its output_dir is used)")
     return parser
 
 
@@ -100,32 +123,23 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return argv
 
 
-def _settings(args: argparse.Namespace, extra: Sequence[str] = ()) -> dict:
-    from engines.config import DEFAULTS, resolve_config
-
-    flags = {k: v for k, v in vars(args).items() if k in DEFAULTS}
-    return resolve_config(flags, getattr(args, "config_file", None))
-
-
 def _dispatch(args: argparse.Namespace) -> int:
+    from engines.settings import DEFAULTS, load_settings
+
+    settings = load_settings({k: v for k, v in vars(args).items() if k in DEFAULTS}, args.config_file)
     if args.command == "report":
         from engines.report import run_report
 
-        return run_report(args.experiment, args.output_dir)
-    config = _settings(args)
+        return run_report(settings, args.experiment)
     if args.command == "tune":
-        if config["method"] == "ray":
-            from engines.ray_experiment import run_ray_tune
+        from engines.tune import run_tune
 
-            return run_ray_tune(config)
-        from engines.single_machine import run_single_machine
-
-        return run_single_machine(config)
+        return run_tune(settings)
     from engines.final_model import run_train, run_verify
 
     if args.command == "train":
-        return run_train(config, args.hparams, epochs=args.epochs, patience=args.patience)
-    return run_verify(config, args.hparams, epochs=args.epochs, patience=args.patience, seeds=args.seeds)
+        return run_train(settings, args.hparams, epochs=args.epochs, patience=args.patience)
+    return run_verify(settings, args.hparams, epochs=args.epochs, patience=args.patience, seeds=args.seeds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Load DEAP's ``data_preprocessed_python`` release as an :class:`~eeg.datasets.EEGDataset`.
+"""Load DEAP's ``data_preprocessed_python`` release as an :class:`~eeg.dataset.EEGDataset`.
 
 DEAP (Koelstra et al., 2012) is licensed: request it from its authors; nothing here downloads it. The folder
 holds ``s01.dat`` .. ``s32.dat``, one Python-2 pickle per subject of a dict with
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from eeg.datasets import REPRESENTATIONS, EEGDataset, validate_dataset
+from eeg.dataset import REPRESENTATIONS, EEGDataset, validate_dataset
 from eeg.errors import DataError, InputError
 
 __all__ = ["DEAP_CHANNELS", "DEAP_FS", "DEFAULT_LABEL_RULE", "LABEL_RULES", "LabelRule", "load_deap", "read_deap_file"]

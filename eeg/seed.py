@@ -1,4 +1,4 @@
-"""Load the SEED data set (SJTU) as an :class:`~eeg.datasets.EEGDataset`.
+"""Load the SEED data set (SJTU) as an :class:`~eeg.dataset.EEGDataset`.
 
 SEED (Zheng & Lu, 2015) is licensed: request it from BCMI, SJTU; nothing here downloads it. 15 subjects each
 watched 15 film clips (negative, neutral, positive) in several sessions on different days. Two folders of the
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from eeg.datasets import REPRESENTATIONS, EEGDataset, validate_dataset
+from eeg.dataset import REPRESENTATIONS, EEGDataset, validate_dataset
 from eeg.errors import DataError, InputError
 
 __all__ = ["SEED_CHANNELS", "SEED_CLASSES", "SEED_FS", "load_seed"]

@@ -150,7 +150,7 @@ def make_split(
     """Split a dataset into train, validation and test indices without leaking recordings.
 
     Args:
-        ds: An :class:`~eeg.datasets.EEGDataset` (or anything with ``y``, ``subject``,
+        ds: An :class:`~eeg.dataset.EEGDataset` (or anything with ``y``, ``subject``,
             ``groups`` and ``class_names``).
         strategy: ``"trial"`` holds out whole trials per subject and class; ``"subject"``
             holds out whole subjects.

@@ -30,16 +30,13 @@ from its own :class:`numpy.random.SeedSequence` child, so a recording depends on
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from eeg.dataset import EEGDataset
 from eeg.deap import DEAP_CHANNELS  # one definition of the 32-channel order; re-exported here
 from eeg.errors import InputError
 from eeg.features import featurize_trials
-
-if TYPE_CHECKING:  # eeg.datasets is imported lazily at run time
-    from eeg.datasets import EEGDataset
 
 __all__ = [
     "DEAP_CHANNELS",
@@ -332,10 +329,8 @@ def make_dummy_dataset(
             see :func:`eeg.features.featurize_trials`.
 
     Returns:
-        An :class:`eeg.datasets.EEGDataset` with ``source="synthetic(seed=..., difficulty=...)"``.
+        An :class:`eeg.dataset.EEGDataset` with ``source="synthetic(seed=..., difficulty=...)"``.
     """
-    from eeg.datasets import EEGDataset  # lazy: datasets imports loaders this module does not need
-
     config = config or SyntheticConfig()
     if smoke_test:
         config = replace(config, n_subjects=3, trials_per_class=2, trial_seconds=12.0)

@@ -90,7 +90,7 @@ def prepare_data(ds: Any, split: Split) -> PreparedData:
     the feature axis), so nothing about the validation or test recordings leaks into them.
 
     Args:
-        ds: An :class:`~eeg.datasets.EEGDataset` (``X``, ``y``, ``n_classes``, ``class_names``).
+        ds: An :class:`~eeg.dataset.EEGDataset` (``X``, ``y``, ``n_classes``, ``class_names``).
         split: Indices from :func:`eeg.splits.make_split`; an empty ``test`` gives ``None``.
 
     Returns:

@@ -7,13 +7,12 @@ they all hold out the same test split for the same data, ``--split`` and ``split
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from eeg.errors import InputError
+from engines.settings import Settings
 
 __all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data"]
-
-
 
 @dataclass
 class ExperimentData:
@@ -25,35 +24,28 @@ class ExperimentData:
     description: str  # for metadata["data"]
 
 
-def load_experiment_dataset(config: Mapping[str, Any]):
+def load_experiment_dataset(settings: Settings):
     """The dataset the flags name: synthetic EEG or a loader for ``--data``."""
-    if config.get("use_dummy_data"):
+    if settings.use_dummy_data:
         from eeg.synthetic import make_dummy_dataset
 
-        return make_dummy_dataset(smoke_test=bool(config.get("smoke_test")))
-    if not config.get("data"):
+        return make_dummy_dataset(smoke_test=settings.smoke_test)
+    if not settings.data:
         raise InputError("no data given: pass --use-dummy-data, or --data PATH with --dataset table|deap|seed")
-    from eeg.datasets import KINDS, load_dataset
+    from eeg.datasets import load_dataset
 
-    kind = config.get("dataset") or "table"
-    if kind not in KINDS:
-        raise InputError(f"--dataset must be one of {', '.join(KINDS)}, got {kind!r}")
-
-    return load_dataset(config["data"], kind, label_rule=config.get("label_rule"))
+    return load_dataset(settings.data, settings.dataset, label_rule=settings.label_rule)
 
 
-def prepare_experiment_data(config: Mapping[str, Any]) -> ExperimentData:
+def prepare_experiment_data(settings: Settings) -> ExperimentData:
     """Load, validate, split (test first) and standardise with train statistics only."""
     from eeg.datasets import validate_dataset
-    from eeg.splits import STRATEGIES, make_split
+    from eeg.splits import make_split
     from eeg.training import prepare_data
 
-    strategy = config.get("split") or "trial"
-    if strategy not in STRATEGIES:
-        raise InputError(f"--split must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    dataset = load_experiment_dataset(config)
+    dataset = load_experiment_dataset(settings)
     validate_dataset(dataset, dataset.source)
-    split = make_split(dataset, strategy, seed=int(config.get("split_seed") or 0))
+    split = make_split(dataset, settings.split, seed=settings.split_seed)
     prepared = prepare_data(dataset, split)
-    description = f"{dataset.source}; split={strategy}; split_seed={int(config.get('split_seed') or 0)}"
+    description = f"{dataset.source}; split={settings.split}; split_seed={settings.split_seed}"
     return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description)

@@ -10,9 +10,10 @@ import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from eeg.errors import InputError
+from engines.settings import Settings
 
 __all__ = ["read_hparams_file", "check_same_split", "run_train", "run_verify", "paired_improvement"]
 
@@ -27,7 +28,7 @@ def read_hparams_file(path: str | None) -> dict[str, Any]:
     return _read_document(path).get("hyperparameters", {})
 
 
-def check_same_split(path: str | None, config: Mapping[str, Any], data_description: str) -> None:
+def check_same_split(path: str | None, settings: Settings, data_description: str) -> None:
     """Refuse to evaluate on a different split than the one tuning held out.
 
     A tuned file records ``split`` and ``split_seed``; another split's test recordings may
@@ -36,9 +37,9 @@ def check_same_split(path: str | None, config: Mapping[str, Any], data_descripti
     """
     metadata = _read_document(path).get("metadata") or {}
     for key, flag in (("split", "--split"), ("split_seed", "--split-seed")):
-        if key in metadata and metadata[key] != config.get(key):
+        if key in metadata and metadata[key] != getattr(settings, key):
             raise InputError(
-                f"{path}: tuned with {key}={metadata[key]!r} but this run uses {config.get(key)!r}; pass "
+                f"{path}: tuned with {key}={metadata[key]!r} but this run uses {getattr(settings, key)!r}; pass "
                 f"{flag} {metadata[key]} so the test split is the one tuning never saw"
             )
     if metadata.get("data") and metadata["data"] != data_description:
@@ -61,34 +62,34 @@ def _read_document(path: str | None) -> dict[str, Any]:
     return document
 
 
-def _epochs(config: Mapping[str, Any], epochs: int | None, patience: int) -> int:
+def _epochs(settings: Settings, epochs: int | None, patience: int) -> int:
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {epochs}")
     if patience < 0:
         raise InputError(f"--patience must be >= 0 epochs, got {patience}")
     chosen = epochs or DEFAULT_EPOCHS
-    return min(chosen, SMOKE_EPOCHS) if config.get("smoke_test") else chosen
+    return min(chosen, SMOKE_EPOCHS) if settings.smoke_test else chosen
 
 
-def run_train(config: Mapping[str, Any], hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
+def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
     """Train the final model with early stopping on validation; save it and its test metrics."""
     from engines.data import prepare_experiment_data
-    from engines.results import replace_atomically, write_json_atomic
+    from engines.outputs import replace_atomically, write_json_atomic
     from eeg.model import resolve_hparams
     from eeg.training import accuracy_line, evaluate, train_model
 
     hparams = resolve_hparams(read_hparams_file(hparams_file))
-    n_epochs = _epochs(config, epochs, patience)
-    data = prepare_experiment_data(config)
-    check_same_split(hparams_file, config, data.description)
+    n_epochs = _epochs(settings, epochs, patience)
+    data = prepare_experiment_data(settings)
+    check_same_split(hparams_file, settings, data.description)
     prepared = data.prepared
     print(data.split.describe())
     model, history = train_model(
-        hparams, prepared, epochs=n_epochs, seed=int(config["seed"]), early_stopping_patience=patience, verbose=0
+        hparams, prepared, epochs=n_epochs, seed=settings.seed, early_stopping_patience=patience, verbose=0
     )
     val = evaluate(model, prepared.X_val, prepared.y_val, prepared.y_train)
     test = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
-    output_dir = Path(config["output_dir"])
+    output_dir = Path(settings.output_dir)
     model_file = output_dir / "emotion_model.keras"
     replace_atomically(model_file, lambda tmp: model.save(tmp), ".keras")
     write_json_atomic(
@@ -100,7 +101,7 @@ def run_train(config: Mapping[str, Any], hparams_file: str | None, *, epochs: in
             "validation": val,
             "test": test,
             "data": data.description,
-            "seed": int(config["seed"]),
+            "seed": settings.seed,
             "model": str(model_file),
             # The model expects standardised inputs: keep the training statistics with it.
             "scaler_mean": prepared.scaler_mean.tolist(),
@@ -129,11 +130,11 @@ def paired_improvement(before: list[float], after: list[float]) -> tuple[float, 
 
 
 def run_verify(
-    config: Mapping[str, Any], hparams_file: str | None, *, epochs: int | None, patience: int, seeds: int
+    settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int, seeds: int
 ) -> int:
     """Train the default and the tuned config on the same split over several seeds; compare on test."""
     from engines.data import prepare_experiment_data
-    from engines.results import write_json_atomic
+    from engines.outputs import write_json_atomic
     from eeg.model import DEFAULT_HPARAMS, resolve_hparams
     from eeg.training import evaluate, train_model
 
@@ -143,15 +144,15 @@ def run_verify(
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     tuned = resolve_hparams(read_hparams_file(hparams_file))
     default = resolve_hparams(DEFAULT_HPARAMS)
-    n_epochs = _epochs(config, epochs, patience)
-    data = prepare_experiment_data(config)
-    check_same_split(hparams_file, config, data.description)
+    n_epochs = _epochs(settings, epochs, patience)
+    data = prepare_experiment_data(settings)
+    check_same_split(hparams_file, settings, data.description)
     prepared = data.prepared
     print(data.split.describe())
     scores: dict[str, list[float]] = {"default": [], "tuned": []}
     baseline = chance = 0.0
     for offset in range(seeds):
-        seed = int(config["seed"]) + offset
+        seed = settings.seed + offset
         for label, hparams in (("default", default), ("tuned", tuned)):
             model, _ = train_model(hparams, prepared, epochs=n_epochs, seed=seed, early_stopping_patience=patience)
             result = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
@@ -170,7 +171,7 @@ def run_verify(
     print(f"Improvement: {mean_gain * 100:+.1f} points ({ci})")
     print(f"Majority baseline on the same test split: {baseline:.1%} (chance {chance:.1%})")
     write_json_atomic(
-        Path(config["output_dir"]) / "verify.json",
+        Path(settings.output_dir) / "verify.json",
         {
             "hparams_file": hparams_file,
             "test_accuracy_default": scores["default"],

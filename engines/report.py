@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from eeg.errors import InputError
+from engines.layout import STUDY_NAME
+from engines.settings import Settings
 
 __all__ = ["run_report", "find_experiment", "summary_text"]
 
@@ -32,7 +34,7 @@ def find_experiment(experiment: str | None, output_dir: str) -> Path:
 
 def summary_text(experiment_dir: Path) -> str:
     """Best trial, how many stopped early, epochs spent, utilisation: from the trials table."""
-    from engines.results import read_trials_table
+    from engines.outputs import read_trials_table
 
     trials = read_trials_table(experiment_dir)
     summary_file = experiment_dir / "summary.json"
@@ -65,8 +67,6 @@ def summary_text(experiment_dir: Path) -> str:
 
 def _load_study(experiment_dir: Path):
     import optuna
-
-    from engines.results import STUDY_NAME
 
     database = experiment_dir.parent / "optuna.db"
     if not database.is_file():
@@ -107,9 +107,9 @@ def _write_plots(study, experiment_dir: Path) -> list[str]:
     return written
 
 
-def run_report(experiment: str | None, output_dir: str) -> int:
+def run_report(settings: Settings, experiment: str | None) -> int:
     """Write plots and ``report.txt`` into the experiment folder and print the summary."""
-    experiment_dir = find_experiment(experiment, output_dir)
+    experiment_dir = find_experiment(experiment, settings.output_dir)
     text = summary_text(experiment_dir)
     written = _write_plots(_load_study(experiment_dir), experiment_dir)
     (experiment_dir / "report.txt").write_text(text + "\n")

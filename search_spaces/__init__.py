@@ -3,6 +3,8 @@
 ``search_spaces.cnn_lstm.SPACE`` is the CNN + LSTM model's space. Each ``translate_*``
 module turns a space into one backend's format and raises :class:`SpaceError` on anything
 it cannot map; backends are imported lazily, so importing this package is cheap.
+:func:`get_space` applies a ``--space`` override file and checks every value it allows
+against the model's own validator (``eeg.model.resolve_hparams``) before any trial runs.
 
 How each plugs into Ray Tune (see each module's docstring for the details)::
 
@@ -68,13 +70,29 @@ SPACES: dict[str, SearchSpace] = {SPACE.name: SPACE}
 def get_space(name: str = "cnn_lstm", overrides_path: str | None = None) -> SearchSpace:
     """The built-in space ``name``, with ``--space`` overrides applied when a path is given.
 
+    An override file is also checked against the model (:func:`check_space_against_model`), so a
+    range the model cannot build (``kernel_size: {choices: [9]}``) stops the run at load time,
+    not inside every trial that samples it.
+
+    Args:
+        name: A key of :data:`SPACES`.
+        overrides_path: A ``--space`` YAML file, or ``None`` for the built-in space as is.
+
     Raises:
-        SpaceError: Unknown space name, or a bad override file.
+        SpaceError: Unknown space name, a bad override file, or an override value the model
+            rejects (``f"{path}: the model rejects kernel_size=9 (...)"``).
     """
     if name not in SPACES:
         raise SpaceError(f"unknown search space {name!r}; known: {', '.join(SPACES)}")
     space = SPACES[name]
-    return load_space_overrides(overrides_path, space) if overrides_path else space
+    if not overrides_path:
+        return space  # the built-in space is checked against the model by the tests
+    space = load_space_overrides(overrides_path, space)
+    # Lazy: the translators never need the model, and eeg.model imports Keras only inside build_model.
+    from eeg.model import resolve_hparams
+
+    check_space_against_model(space, resolve_hparams)
+    return space
 
 
 def decode_config(config: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:

@@ -11,7 +11,9 @@ built-in range::
 Fields per kind: Float ``low, high, log``; Int ``low, high, step, log``; Categorical
 ``choices``; Bool ``choices`` (a subset of ``[true, false]``). Conditions stay as built.
 Every mistake raises :class:`~search_spaces.space.SpaceError` (an ``InputError``: exit code
-2, one line) naming the file, the parameter and the rule, before any trial starts.
+2, one line) naming the file, the parameter and the rule, before any trial starts; that
+includes a well-formed value the model cannot build, which :func:`search_spaces.get_space`
+catches with :func:`check_space_against_model`.
 """
 
 from __future__ import annotations
@@ -104,8 +106,9 @@ def check_space_against_model(space: SearchSpace, resolve_hparams: Callable[[Map
 
     Args:
         space: The (possibly overridden) space.
-        resolve_hparams: ``eeg.model.resolve_hparams``, passed in so this package never
-            imports the model.
+        resolve_hparams: The model's validator (``eeg.model.resolve_hparams``), passed in so
+            this module stays independent of any one model; :func:`search_spaces.get_space`
+            passes it for every override file.
 
     Raises:
         SpaceError: ``f"{space.where}: <the model's message>"`` for the first rejected value.

@@ -12,7 +12,7 @@ import pytest
 
 import tune_cluster
 from eeg.errors import InputError
-from engines.ray_tune import SCHEDULERS, SEARCHERS, check_pairing
+from engines.backends.ray_search import SCHEDULERS, SEARCHERS, check_pairing
 
 pytestmark = pytest.mark.slow
 

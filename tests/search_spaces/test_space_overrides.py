@@ -130,6 +130,24 @@ def test_get_space_applies_an_override_file(tmp_path):
         get_space("transformer")
 
 
+def test_get_space_refuses_a_space_file_the_model_cannot_build_in_one_line(tmp_path):
+    path = write(tmp_path, "kernel_size: {choices: [9]}\n")
+    with pytest.raises(SpaceError) as info:
+        get_space(overrides_path=str(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}: the model rejects kernel_size=9 ")
+    assert "kernel_size must be one of 3, 5, 7, got 9" in message
+    assert "\n" not in message
+
+
+def test_get_space_still_loads_an_override_file_the_model_accepts(tmp_path):
+    path = write(tmp_path, "kernel_size: {choices: [5, 7]}\ndense_dropout_0: {high: 0.5}\n")
+    space = get_space(overrides_path=str(path))
+    assert space["kernel_size"].choices == (5, 7)
+    assert space["dense_dropout_0"].high == 0.5
+    assert space.source == str(path)
+
+
 def test_a_well_formed_range_the_model_cannot_build_is_caught_at_load_time(tmp_path):
     model = pytest.importorskip("eeg.model")
     path = write(tmp_path, "kernel_size: {choices: [3, 9]}\ndense_dropout_0: {high: 1.0}\n")

@@ -1,4 +1,4 @@
-"""The shared writer keeps files whole and readable; config layers refuse what they cannot use."""
+"""Settings layers refuse what they cannot use; the shared writer keeps files whole and readable."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import stat
 import pytest
 
 from eeg.errors import InputError
-from engines.config import DEFAULTS, parse_duration, parse_memory, resolve_config
-from engines.ray_experiment import settings_for_resume
-from engines.results import write_json_atomic
+from engines.outputs import write_json_atomic
+from engines.settings import DEFAULTS, load_settings, parse_duration, parse_memory
+from engines.tune import settings_for_experiment
+
+RAY_KEYS = ("searcher", "scheduler", "max_trials", "max_epochs")
 
 
 def test_an_atomic_write_gives_the_permissions_a_plain_write_would(tmp_path):
@@ -39,20 +41,20 @@ def test_memory_reads_with_binary_units():
 def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text("max_trials: 40\nsearcher: hyperopt\n")
-    resolved = resolve_config({"max_trials": 7, "searcher": None}, config)
-    assert resolved["max_trials"] == 7 and resolved["searcher"] == "hyperopt"
-    assert resolved["scheduler"] == DEFAULTS["scheduler"]
+    resolved = load_settings({"max_trials": 7, "searcher": None}, config)
+    assert resolved.max_trials == 7 and resolved.searcher == "hyperopt"
+    assert resolved.scheduler == DEFAULTS["scheduler"]
 
 
 def test_resume_takes_the_experiments_own_settings_for_flags_left_at_their_defaults():
     saved = {"searcher": "bayesopt", "max_trials": 5, "max_epochs": 2}
-    config = {**DEFAULTS, "resume": True, "name": "e1"}
-    merged = settings_for_resume(config, config, saved, "e1")
-    assert (merged["searcher"], merged["max_trials"], merged["max_epochs"]) == ("bayesopt", 5, 2)
+    settings = load_settings({"resume": True, "name": "e1"})
+    merged = settings_for_experiment(settings, saved, RAY_KEYS)
+    assert (merged.searcher, merged.max_trials, merged.max_epochs) == ("bayesopt", 5, 2)
 
 
 def test_resume_refuses_a_flag_that_would_change_the_experiment():
     saved = {"searcher": "bayesopt"}
-    config = {**DEFAULTS, "resume": True, "name": "e1", "searcher": "hyperopt"}
+    settings = load_settings({"resume": True, "name": "e1", "searcher": "hyperopt"})
     with pytest.raises(InputError, match="was run with --searcher 'bayesopt', got 'hyperopt'"):
-        settings_for_resume(config, config, saved, "e1")
+        settings_for_experiment(settings, saved, RAY_KEYS)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tune_cluster
-from engines.results import STUDY_NAME
+from engines.layout import STUDY_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -71,13 +71,16 @@ def test_native_optuna_writes_the_guides_json_a_trials_table_and_a_study_the_gui
     assert all(len(t.intermediate_values) >= 1 and "wall_time_s" in t.user_attrs for t in native.trials)
 
 
-def test_native_optuna_refuses_an_existing_experiment_without_resume_and_overwrites_nothing(optuna_run, capsys):
+def test_native_optuna_refuses_to_add_other_settings_to_an_existing_experiment_and_overwrites_nothing(
+    optuna_run, capsys
+):
     best = optuna_run / "best_hyperparameters.json"
     before = best.read_text()
-    assert tune(optuna_run, "--method", "optuna", "--max-trials", "2", "--name", "first") == 2
+    assert tune(optuna_run, "--method", "optuna", "--max-trials", "2", "--name", "first", "--split", "subject") == 2
     error = capsys.readouterr().err.strip()
-    assert "already exists" in error and "--resume" in error and "\n" not in error
+    assert "was run with --split 'trial', got 'subject'" in error and "\n" not in error
     assert best.read_text() == before
+    assert len(load_study(optuna_run, f"{STUDY_NAME}:first").trials) == 2
 
 
 def test_native_optuna_resume_continues_the_same_study_to_max_trials_without_rerunning_finished_trials(
@@ -138,7 +141,7 @@ def test_keras_tuner_continues_when_the_same_command_is_run_again_as_the_guide_s
 
 
 def test_a_keras_tuner_trial_whose_loss_becomes_nan_fails_with_its_reason_and_the_search_goes_on(tmp_path, monkeypatch):
-    import engines.keras_tuner_engine as engine
+    import engines.backends.keras_tuner_engine as engine
 
     real = engine.check_finite
     calls = []

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from eeg.errors import InputError
-from engines.ray_tune import SCHEDULERS, SEARCHERS, build_scheduler, build_search, check_pairing
+from engines.backends.ray_search import SCHEDULERS, SEARCHERS, build_scheduler, build_search, check_pairing
 
 
 @pytest.mark.parametrize("scheduler", [s for s in SCHEDULERS if s != "bohb"])

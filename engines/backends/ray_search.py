@@ -1,4 +1,4 @@
-"""The main engine: a Ray Tune experiment over the CNN+LSTM search space.
+"""Ray Tune's searchers and schedulers for the CNN+LSTM search space, and the pairs that cannot work.
 
 Searchers (TPE via Optuna or HyperOpt, Bayesian optimisation, BOHB, random, grid) propose
 configs; schedulers (ASHA, HyperBand, HyperBand for BOHB, median stopping, FIFO) stop or
@@ -8,7 +8,6 @@ test split never leaves the driver.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import warnings
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ __all__ = [
     "check_pairing",
     "build_search",
     "build_scheduler",
-    "experiment_name",
     "RaySearch",
 ]
 
@@ -73,11 +71,6 @@ def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
         )
 
 
-def experiment_name(searcher: str, scheduler: str) -> str:
-    """A default name that never collides with an earlier run."""
-    return f"cnn_lstm_{searcher}_{scheduler}_{_dt.datetime.now():%Y%m%d-%H%M%S}"
-
-
 def build_search(
     searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False
 ) -> RaySearch:
@@ -97,10 +90,10 @@ def build_search(
         import optuna
         from ray.tune.search.optuna import OptunaSearch
 
-        from search_spaces.translate_optuna import suggest_optuna
+        from search_spaces.translate_optuna import optuna_define_by_run
 
         # Define-by-run: conditional knobs (lstm_units only with the LSTM on) are truly conditional.
-        define_by_run = functools.partial(suggest_optuna, space=space)
+        define_by_run = optuna_define_by_run(space)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         # Multivariate TPE models the knobs jointly (conditional ones by group); Optuna flags it experimental.
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

@@ -22,19 +22,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
-from engines.single_machine import (
-    SingleMachineRun,
-    exit_code,
-    finished_summary,
-    hostname,
-    start_experiment,
-    write_single_machine_outputs,
-)
+from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
+from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
+from engines.records import TrialRecord, failure_reason
+from engines.settings import Settings
 
-__all__ = ["run_keras_tuner", "build_tuner", "tuner_records", "PROJECT_NAME", "early_stopping_patience"]
+__all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
+           "early_stopping_patience"]
 
+ALGORITHMS = ("bayesian", "hyperband", "random")
 PROJECT_NAME = "emotion_recognition"
+# Settings only the Ray engine (or native Optuna's pruner) reads; a non-default value earns a note.
+_IGNORED = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
+            "reuse_actors", "max_failures", "searcher", "scheduler", "optuna_storage")
 HISTORY_FILE = "history.json"
 _FACTOR = 3  # Hyperband's reduction factor, as the Ray schedulers use
 
@@ -165,11 +167,8 @@ def _read_history(tuner: Any, trial_id: str) -> dict[str, Any]:
         return {}
 
 
-def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[Any]:
-    """One :class:`engines.results.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
-    from engines.ray_records import failure_reason
-    from engines.results import TrialRecord
-
+def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
+    """One :class:`engines.records.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
     records = []
     for trial_id in sorted(tuner.oracle.trials):
         trial = tuner.oracle.trials[trial_id]
@@ -200,84 +199,103 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[Any]:
                 hostname=saved.get("hostname"),
                 wall_time_s=saved.get("wall_time_s"),
                 setup_s=saved.get("setup_s"),
-                failure_reason=failure_reason(RuntimeError(message)) if status == "failed" and message else None,
+                failure_reason=failure_reason(message) if status == "failed" and message else None,
             )
         )
     return records
 
 
-def run_keras_tuner(run: SingleMachineRun) -> int:
-    """Build or reload the tuner, search, write every output. Returns the exit code."""
-    settings, paths = run.settings, run.paths
-    algorithm = settings["tuning_algorithm"]
-    finished = finished_summary(paths)
-    if (finished is not None and finished.get("search_complete")
-            and int(finished.get("max_trials", 0)) >= settings["max_trials"]):
-        print(f"Experiment '{paths.name}' already finished ({finished['trials']} trials); nothing to resume. "
-              f"Results: {paths.local}")
-        return 0
-    import keras_tuner as kt
+class KerasTunerBackend:
+    """Keras Tuner's BayesianOptimization, Hyperband or RandomSearch on this machine."""
 
-    from engines.data import prepare_experiment_data
-    from engines.results import STUDY_NAME
+    method = "keras-tuner"
+    on_existing = "continue"  # re-running the same command continues (the guide's 8.3)
+    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "seed", "space",
+                      "max_epochs", "smoke_test", "tuning_algorithm")
 
-    from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+    def check(self, settings: Settings) -> None:
+        if settings.tuning_algorithm not in ALGORITHMS:
+            raise InputError(f"--tuning-algorithm must be one of {', '.join(ALGORITHMS)}, "
+                             f"got {settings.tuning_algorithm!r}")
+        note_ignored(settings, _IGNORED, "--method keras-tuner runs on this machine without Ray")
 
-    build_keras_tuner_hparams(kt.HyperParameters(), run.space)  # a space Keras Tuner cannot express fails here
-    data = prepare_experiment_data(settings)
-    print(data.description, flush=True)
+    def default_name(self, settings: Settings) -> str:
+        # From the settings, not the clock: the same command finds the same Keras Tuner project.
+        return fingerprinted_name(settings, "keras-tuner", settings.tuning_algorithm)
 
-    # Past this point the input is valid: results may be written.
-    start_experiment(run, data)
-    prepared = data.prepared.without_test()
-    deadline = time.monotonic() + settings["time_budget_s"] if settings["time_budget_s"] else None
-    patience = early_stopping_patience(settings["grace_period"])
-    hypermodel = _hypermodel(run.space, prepared.input_shape, prepared.n_classes, seed=int(settings["seed"]),
-                             verbose=int(settings["verbose"]))
-    tuner = build_tuner(algorithm, hypermodel, directory=paths.local / "keras_tuner", max_trials=settings["max_trials"],
-                        max_epochs=settings["max_epochs"], seed=int(settings["seed"]), deadline=deadline)
-    if tuner.oracle.trials:
-        print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
-              f"(--max-trials {settings['max_trials']})", flush=True)
-    else:
-        print(f"Keras Tuner project {tuner.project_dir} (re-run the same command to continue it)", flush=True)
+    def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
+        return (paths.local / "keras_tuner").exists()
 
-    import keras
+    def translate(self, settings: Settings, space: Any) -> None:
+        import keras_tuner as kt
 
-    run_started = time.perf_counter()
-    stopped: BaseException | None = None
-    search_complete = False
-    try:
-        tuner.search(
-            prepared.X_train,
-            prepared.y_train,
-            validation_data=(prepared.X_val, prepared.y_val),
-            epochs=settings["max_epochs"],
-            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
-            verbose=min(int(settings["verbose"]), 1),
+        from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+        build_keras_tuner_hparams(kt.HyperParameters(), space)  # a space Keras Tuner cannot express fails here
+
+    def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
+        summary = read_summary(paths)
+        if summary and summary.get("search_complete") and int(summary.get("max_trials", 0)) >= settings.max_trials:
+            return (f"Experiment '{paths.name}' already finished ({summary['trials']} trials); nothing to resume. "
+                    f"Results: {paths.local}")
+        return None
+
+    session = staticmethod(no_session)
+
+    def search(self, run: Run) -> SearchOutcome:
+        import keras
+
+        settings, paths = run.settings, run.paths
+        prepared = run.data.prepared.without_test()
+        deadline = time.monotonic() + settings.time_budget_s if settings.time_budget_s else None
+        patience = early_stopping_patience(settings.grace_period)
+        hypermodel = _hypermodel(run.space, prepared.input_shape, prepared.n_classes, seed=settings.seed,
+                                 verbose=settings.verbose)
+        tuner = build_tuner(settings.tuning_algorithm, hypermodel, directory=paths.local / "keras_tuner",
+                            max_trials=settings.max_trials, max_epochs=settings.max_epochs, seed=settings.seed,
+                            deadline=deadline)
+        if tuner.oracle.trials:
+            print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
+                  f"(--max-trials {settings.max_trials})", flush=True)
+        else:
+            print(f"Keras Tuner project {tuner.project_dir} (re-run the same command to continue it)", flush=True)
+        started = time.perf_counter()
+        stopped: BaseException | None = None
+        fatal = None
+        search_complete = False
+        try:
+            tuner.search(
+                prepared.X_train,
+                prepared.y_train,
+                validation_data=(prepared.X_val, prepared.y_val),
+                epochs=settings.max_epochs,
+                callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
+                verbose=min(settings.verbose, 1),
+            )
+            search_complete = True
+        except _TimeBudgetSpent:
+            pass
+        except RuntimeError as error:
+            if "consecutive failures" not in str(error):
+                stopped = error
+            else:  # Keras Tuner's own FatalError-like stop: too many failed trials in a row
+                fatal = f"error: Keras Tuner stopped the search: {str(error).splitlines()[0]}"
+        except BaseException as error:  # still write what finished, then let it through
+            stopped = error
+        run_wall_s = time.perf_counter() - started
+        algorithm = settings.tuning_algorithm
+        return SearchOutcome(
+            records=tuner_records(tuner, run.space, settings.max_epochs),
+            run_wall_s=run_wall_s,
+            # One process runs the trials one after another: utilisation is the share of time spent inside them.
+            utilisation=tuner.busy_s / run_wall_s if run_wall_s > 0 else None,
+            finished=search_complete or (stopped is None and fatal is None and settings.time_budget_s is not None),
+            metadata={"method": "keras-tuner", "searcher": algorithm,
+                      "scheduler": "hyperband" if algorithm == "hyperband" else "early_stopping",
+                      "early_stopping_patience": patience, "keras_tuner_project": str(tuner.project_dir)},
+            study_names=[STUDY_NAME, paths.study_name],
+            unfinished_line="Not finished: re-run the same command to continue it",
+            summary_extra={"search_complete": search_complete},
+            stopped=stopped,
+            fatal=fatal,
         )
-        search_complete = True
-    except _TimeBudgetSpent:
-        pass
-    except BaseException as error:  # still write what finished, then let it through
-        stopped = error
-    run_wall_s = time.perf_counter() - run_started
-    records = tuner_records(tuner, run.space, settings["max_epochs"])
-    summary = write_single_machine_outputs(
-        records, run, data,
-        run_wall_s=run_wall_s,
-        busy_s=tuner.busy_s,
-        finished=search_complete or (stopped is None and bool(settings["time_budget_s"])),
-        searcher=algorithm,
-        scheduler="hyperband" if algorithm == "hyperband" else "early_stopping",
-        study_names=[STUDY_NAME, f"{STUDY_NAME}:{paths.name}"],
-        extra={"early_stopping_patience": patience, "keras_tuner_project": str(tuner.project_dir)},
-        summary_extra={"search_complete": search_complete},
-    )
-    if stopped is not None:
-        if isinstance(stopped, RuntimeError) and "consecutive failures" in str(stopped):
-            print(f"error: Keras Tuner stopped the search: {str(stopped).splitlines()[0]}; "
-                  f"first reason: {summary['first_failure']}", flush=True)
-            return 1
-        raise stopped
-    return exit_code(summary)

@@ -1,5 +1,6 @@
-"""The results writer every method shares: best_hyperparameters.json, the trials table, the Optuna study.
+"""The experiment's output files, for every method: trials table, Optuna studies, best_hyperparameters.json, summary.
 
+Nothing here prints (the run lifecycle in :mod:`engines.tune` says where things are).
 Everything is written atomically (a temporary file in the same folder, then
 ``os.replace``), so an interrupted run never leaves half a file and a bad run never
 clobbers a good earlier result.
@@ -12,45 +13,25 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from engines.layout import STUDY_NAME, ExperimentPaths
+from engines.records import TrialRecord
+from engines.settings import Settings
+
 __all__ = [
-    "TrialRecord",
-    "STUDY_NAME",
     "write_json_atomic",
     "replace_atomically",
     "best_hyperparameters_document",
     "write_best_hyperparameters",
     "write_trials_table",
     "write_optuna_study",
-    "optuna_storage_url",
     "read_trials_table",
+    "write_experiment_outputs",
+    "ExperimentOutputs",
 ]
-
-STUDY_NAME = "emotion_recognition_optuna"  # the guide's 8.4 loads this name
-
-
-@dataclass
-class TrialRecord:
-    """One trial, whatever method ran it."""
-
-    trial_id: str
-    params: dict[str, Any]
-    status: str  # complete | stopped_early | failed | running
-    best_val_accuracy: float | None = None
-    val_accuracy_history: list[float] = field(default_factory=list)
-    val_loss: float | None = None
-    accuracy: float | None = None
-    loss: float | None = None
-    epochs: int = 0
-    node_id: str | None = None
-    hostname: str | None = None
-    wall_time_s: float | None = None
-    setup_s: float | None = None
-    failure_reason: str | None = None
-
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
@@ -144,12 +125,6 @@ def read_trials_table(experiment_dir: Path):
     return pd.read_parquet(Path(experiment_dir) / "trials.parquet", engine="pyarrow")
 
 
-def optuna_storage_url(output_dir: Path) -> str:
-    """``sqlite:///<output-dir>/tuning/optuna.db`` (relative when output_dir is, as in the guide)."""
-    path = Path(output_dir) / "tuning" / "optuna.db"
-    return f"sqlite:///{path}"
-
-
 def _fits(distribution: Any, value: Any) -> bool:
     try:
         return bool(distribution._contains(distribution.to_internal_repr(value)))
@@ -164,7 +139,7 @@ def write_optuna_study(
     records: Iterable[TrialRecord],
     storage_url: str,
     study_names: Sequence[str],
-    distributions_for: Any,
+    space: Any,
 ) -> None:
     """Write the trials into Optuna studies so ``optuna.load_study`` and its plots work on any method's run.
 
@@ -175,9 +150,11 @@ def write_optuna_study(
         records: the trials.
         storage_url: an Optuna RDB URL.
         study_names: studies to (re)write.
-        distributions_for: ``params -> {name: optuna distribution}`` for the params a trial used.
+        space: the search space the trials came from (their Optuna distributions).
     """
     import optuna
+
+    from search_spaces.translate_optuna import optuna_distributions
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +162,7 @@ def write_optuna_study(
     frozen = []
     for record in records:
         given = {k: v for k, v in record.params.items() if v is not None}
-        distributions = distributions_for(given)
+        distributions = optuna_distributions(space, given)
         # A value outside its distribution was held fixed, not searched (a grid's non-axis knobs at
         # the model default, e.g. l2=0.0 under a log range): keep it as an attribute, not a param.
         fixed = {k: v for k, v in given.items() if k in distributions and not _fits(distributions[k], v)}
@@ -212,7 +189,8 @@ def write_optuna_study(
                 user_attrs={k: v for k, v in {**user_attrs, **{f"fixed_{k}": v for k, v in fixed.items()}}.items() if v is not None},
             )
         )
-    storage = optuna.storages.RDBStorage(storage_url)
+    # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
+    storage = optuna.storages.RDBStorage(storage_url, engine_kwargs={"connect_args": {"timeout": 60}})
     for name in study_names:
         try:
             optuna.delete_study(study_name=name, storage=storage)
@@ -220,3 +198,68 @@ def write_optuna_study(
             pass  # first run with this name
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
         study.add_trials(frozen)
+
+
+@dataclass(frozen=True)
+class ExperimentOutputs:
+    """What :func:`write_experiment_outputs` wrote."""
+
+    summary: dict[str, Any]
+    best_file: Path | None
+    trials_table: Path
+
+
+def write_experiment_outputs(
+    records: Sequence[TrialRecord],
+    summary: Mapping[str, Any],
+    settings: Settings,
+    paths: ExperimentPaths,
+    space: Any,
+    data: Any,
+    *,
+    study_names: Sequence[str],
+    metadata: Mapping[str, Any],
+) -> ExperimentOutputs:
+    """Trials table, Optuna studies, best_hyperparameters.json and summary.json, the same for every method.
+
+    Args:
+        records: one record per trial of the experiment.
+        summary: from :func:`engines.records.summarise`.
+        settings: the run's settings.
+        paths: the experiment's files.
+        space: the search space the trials came from.
+        data: the experiment's :class:`engines.data.ExperimentData`.
+        study_names: Optuna studies to rewrite from ``records``.
+        metadata: what the backend adds to best_hyperparameters.json and summary.json
+            (``method``, ``searcher``, ``scheduler`` and its own keys).
+    """
+    from eeg.splits import majority_baseline
+
+    parquet, _ = write_trials_table(records, paths.local)
+    write_optuna_study(records, paths.optuna_url, study_names, space)
+    val_baseline = majority_baseline(data.prepared.y_train, data.prepared.y_val)
+    chance = 1.0 / data.prepared.n_classes
+    summary = {**summary, "val_majority_baseline": val_baseline, "chance": chance, **metadata}
+    best_file = None
+    if summary["best_trial"] is not None:
+        document = best_hyperparameters_document(
+            summary["best_params"],
+            {
+                "best_score": round(summary["best_val_accuracy"], 4),
+                "metric": "val_accuracy",
+                "val_majority_baseline": round(val_baseline, 4),
+                "chance": round(chance, 4),
+                **{k: metadata[k] for k in ("method", "searcher", "scheduler")},
+                "trials": summary["trials"],
+                "max_epochs": settings.max_epochs,
+                "seed": settings.seed,
+                "data": data.description,
+                "split": settings.split,
+                "split_seed": settings.split_seed,
+                "experiment": str(paths.local),
+                **{k: v for k, v in metadata.items() if k not in ("method", "searcher", "scheduler")},
+            },
+        )
+        best_file = write_best_hyperparameters(paths.output_dir, paths.local, document)
+    write_json_atomic(paths.summary_file, summary)
+    return ExperimentOutputs(summary=summary, best_file=best_file, trials_table=parquet)

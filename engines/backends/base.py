@@ -1,0 +1,99 @@
+"""What a search engine must say for itself; the run lifecycle (:mod:`engines.tune`) does the rest.
+
+A backend checks the settings only it understands, names a new experiment, tells whether an
+experiment needs nothing more, runs the search and turns its trials into
+:class:`engines.records.TrialRecord` rows. Settings, experiment layout, the existence and
+resume refusals, data, summary, outputs and exit codes are shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from dataclasses import dataclass, field
+from typing import Any, ContextManager, Iterator, Protocol
+
+from engines.layout import ExperimentPaths
+from engines.records import TrialRecord
+from engines.settings import Settings, flag
+
+__all__ = ["Backend", "Run", "SearchOutcome", "hostname", "no_session", "note_ignored"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A validated run: its settings, its files, its space and data, and whether it adds to an experiment."""
+
+    settings: Settings
+    paths: ExperimentPaths
+    space: Any  # search_spaces.space.SearchSpace
+    data: Any  # engines.data.ExperimentData (holds the test split; a backend hands trials data.prepared.without_test())
+    translated: Any  # what Backend.translate made of the space
+    continuing: bool  # the experiment existed before this command
+
+
+@dataclass
+class SearchOutcome:
+    """What a search leaves behind, for the shared summary and outputs."""
+
+    records: list[TrialRecord]  # every trial of the experiment (all runs, all workers)
+    run_wall_s: float  # seconds this command spent searching
+    utilisation: float | None  # share of the workers' time spent inside trials
+    finished: bool  # the experiment is done: --resume has nothing left to do
+    metadata: dict[str, Any]  # method, searcher, scheduler and the backend's own keys
+    study_names: list[str]  # Optuna studies to rewrite from the records
+    unfinished_line: str  # what to do when the experiment is not finished, e.g. "Not finished: continue with ..."
+    summary_extra: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C cut trials short and the engine returned: exit 130, resumable
+    stopped: BaseException | None = None  # raised again once the outputs are written (Ctrl-C: exit 130)
+    fatal: str | None = None  # the engine gave up on the search: print this line, exit 1
+
+
+class Backend(Protocol):
+    """One search engine."""
+
+    method: str
+    # An existing experiment met without --resume: "refuse" it, or "continue" it (the guide's habits).
+    on_existing: str
+    # Settings an experiment keeps when it is continued: a flag left at its default takes the
+    # saved value, a different value is refused (two experiments would be mixed).
+    same_on_resume: tuple[str, ...]
+
+    def check(self, settings: Settings) -> None:
+        """Refuse (InputError) what this engine cannot run; note flags it ignores."""
+
+    def default_name(self, settings: Settings) -> str:
+        """The experiment name when --name is not given."""
+
+    def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
+        """Whether the engine's own state of the experiment exists (beside config.json)."""
+
+    def translate(self, settings: Settings, space: Any) -> Any:
+        """The space in this engine's terms, made before any data is read: a space it cannot express fails here."""
+
+    def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
+        """A line saying the experiment needs nothing more, or None."""
+
+    def session(self, settings: Settings) -> ContextManager[None]:
+        """Whatever must be up while the search runs (Ray); entered before anything is written."""
+
+    def search(self, run: Run) -> SearchOutcome:
+        """Run (or continue) the search and return every trial of the experiment."""
+
+
+def hostname() -> str:
+    """This machine's name: node and host of every single-machine trial."""
+    return socket.gethostname()
+
+
+@contextlib.contextmanager
+def no_session(settings: Settings) -> Iterator[None]:
+    """The session of an engine that needs nothing up."""
+    yield
+
+
+def note_ignored(settings: Settings, keys: tuple[str, ...], why: str) -> None:
+    """One note naming the flags ``settings`` sets that this engine does not read."""
+    ignored = [flag(key) for key in keys if settings.differs_from_default(key)]
+    if ignored:
+        print(f"note: {why}; ignoring {', '.join(ignored)}", flush=True)

@@ -1,0 +1,243 @@
+"""``--method ray`` (default): a Ray Tune experiment, on an embedded local Ray or a cluster (``--address``).
+
+The dataset goes into the object store once (``tune.with_parameters``) without its test
+split; every trial reports and checkpoints each epoch, so ``--resume`` continues an
+experiment with ``Tuner.restore`` and errored trials restart from their last checkpoint.
+An existing experiment is never continued without ``--resume``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any, Callable, Iterator, Mapping
+
+from eeg.errors import InputError
+from engines.backends.base import Run, SearchOutcome
+from engines.backends.ray_search import METRIC, MODE, build_scheduler, build_search, check_pairing
+from engines.layout import STUDY_NAME, ExperimentPaths, timestamped_name
+from engines.records import TrialRecord, failure_reason, finite_or_none
+from engines.settings import Settings
+
+__all__ = ["RayTuneBackend", "collect_records", "saved_trial_statuses"]
+
+
+def _trial_dirname(trial: Any) -> str:
+    # Ray's default folder name spells out the whole config and gets too long for some filesystems.
+    return f"trial_{trial.trial_id}"
+
+
+def saved_trial_statuses(experiment_path: str) -> dict[str, str]:
+    """Trial id -> status as Ray saved it in the experiment state.
+
+    Read back from storage rather than from the ResultGrid: after Ctrl-C, Ray's in-memory
+    trials are already cleaned up, while the saved state still says RUNNING, which is what
+    ``--resume`` will continue.
+    """
+    from ray.tune import ExperimentAnalysis
+
+    try:
+        return {trial.trial_id: trial.status for trial in ExperimentAnalysis(experiment_path).trials}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def collect_records(
+    grid: Any,
+    space: Any,
+    decode: Callable[[Mapping[str, Any]], dict] | None,
+    max_epochs: int,
+    statuses: Mapping[str, str] | None = None,
+) -> list[TrialRecord]:
+    """One record per trial of a ResultGrid: active params only, metric history, status, node and timing.
+
+    Args:
+        statuses: trial id -> Ray status from :func:`saved_trial_statuses`; a trial saved as
+            running or pending was interrupted and is recorded as ``running``.
+    """
+    import math
+
+    records = []
+    for result in grid:
+        trial_id = str((result.metrics or {}).get("trial_id") or result.path.rstrip("/").rsplit("/", 1)[-1])
+        trial_id = trial_id.removeprefix("trial_")
+        ray_status = (statuses or {}).get(trial_id)
+        config = decode(result.config) if decode else dict(result.config)
+        params = {name: config[name] for name in space.active_names(config) if name in config}
+        metrics = result.metrics or {}
+        frame = result.metrics_dataframe
+        history = [] if frame is None or "val_accuracy" not in frame else [float(v) for v in frame["val_accuracy"]]
+        epochs = int(metrics.get("training_iteration", len(history)) or 0)
+        if result.error is not None:
+            status = "failed"
+        elif ray_status in ("RUNNING", "PENDING"):
+            # Saved as running (Ray loads that back as PENDING): Ctrl-C or a crash cut it short.
+            # PAUSED is not: HyperBand leaves the trials it dropped from a bracket paused at the end.
+            status = "running"
+        else:
+            status = "complete" if epochs >= max_epochs else "stopped_early"
+        finite = [v for v in history if math.isfinite(v)]
+        records.append(
+            TrialRecord(
+                trial_id=trial_id,
+                params=params,
+                status=status,
+                best_val_accuracy=max(finite) if finite else None,
+                val_accuracy_history=history,
+                val_loss=finite_or_none(metrics.get("val_loss")),
+                accuracy=finite_or_none(metrics.get("accuracy")),
+                loss=finite_or_none(metrics.get("loss")),
+                epochs=epochs,
+                node_id=metrics.get("node_id"),
+                hostname=metrics.get("hostname"),
+                wall_time_s=finite_or_none(metrics.get("time_total_s")),
+                setup_s=finite_or_none(metrics.get("setup_s")),
+                failure_reason=failure_reason(result.error),
+            )
+        )
+    return records
+
+
+class RayTuneBackend:
+    """Ray Tune: searcher + scheduler over the cluster's CPU and GPU slots."""
+
+    method = "ray"
+    on_existing = "refuse"
+    same_on_resume = (
+        "use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "searcher", "scheduler",
+        "max_trials", "max_epochs", "grace_period", "time_budget", "space", "seed", "checkpoint", "smoke_test",
+        "cpus_per_trial", "gpus_per_trial", "memory_per_trial", "reuse_actors", "max_failures",
+    )
+
+    def check(self, settings: Settings) -> None:
+        check_pairing(settings.searcher, settings.scheduler, settings.checkpoint)
+        if settings.optuna_storage:
+            raise InputError("--optuna-storage is for --method optuna (its parallel workers); Ray keeps its "
+                             "experiment in --storage")
+
+    def default_name(self, settings: Settings) -> str:
+        return timestamped_name(settings.searcher, settings.scheduler)
+
+    def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
+        from ray import tune
+
+        return tune.Tuner.can_restore(paths.ray) or (paths.local / "trials.parquet").exists()
+
+    def translate(self, settings: Settings, space: Any) -> Any:
+        from eeg.model import DEFAULT_HPARAMS
+
+        return build_search(settings.searcher, space, max_trials=settings.max_trials, seed=settings.seed,
+                            defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test)
+
+    def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
+        from engines.layout import read_summary
+
+        summary = read_summary(paths) if settings.resume else None
+        if summary and summary.get("finished"):
+            return (f"Experiment '{paths.name}' already finished ({summary['trials']} trials); nothing to resume. "
+                    f"Results: {paths.local}")
+        if settings.resume:
+            from ray import tune
+
+            if not tune.Tuner.can_restore(paths.ray):
+                raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.ray}")
+        return None
+
+    @contextlib.contextmanager
+    def session(self, settings: Settings) -> Iterator[None]:
+        """Connect to (or start) Ray first: a cluster that cannot be reached leaves nothing behind."""
+        import ray
+
+        if ray.is_initialized():
+            yield
+            return
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by local workers: keep TF's C++ chatter out
+        if settings.address:
+            ray.init(address=settings.address, log_to_driver=True)
+        else:
+            # The embedded Ray listens on loopback only; token authentication stays as Ray sets it.
+            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+    def search(self, run: Run) -> SearchOutcome:
+        import ray
+        from ray import tune
+
+        settings, paths = run.settings, run.paths
+        search = run.translated
+        trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(settings))
+        if settings.resume:
+            tuner = tune.Tuner.restore(paths.ray, trainable=trainable, resume_errored=True)
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                param_space=search.param_space,
+                tune_config=tune.TuneConfig(
+                    metric=METRIC,
+                    mode=MODE,
+                    search_alg=search.search_alg,
+                    scheduler=build_scheduler(settings.scheduler, max_epochs=settings.max_epochs,
+                                              grace_period=settings.grace_period),
+                    num_samples=search.num_samples,
+                    max_concurrent_trials=settings.max_concurrent,
+                    time_budget_s=settings.time_budget_s,
+                    reuse_actors=settings.reuse_actors,
+                    trial_dirname_creator=_trial_dirname,
+                ),
+                run_config=tune.RunConfig(
+                    name=paths.name,
+                    storage_path=paths.storage,
+                    checkpoint_config=tune.CheckpointConfig(
+                        num_to_keep=2, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
+                    ),
+                    failure_config=tune.FailureConfig(max_failures=settings.max_failures),
+                    verbose=settings.verbose,
+                ),
+            )
+        cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
+        started = time.time()
+        grid = tuner.fit()
+        run_wall_s = time.time() - started
+        records = collect_records(grid, run.space, search.decode, settings.max_epochs,
+                                  statuses=saved_trial_statuses(paths.ray))
+        # time_total_s already spans each trial's set-up (its clock starts when the trainable does).
+        busy = sum(r.wall_time_s or 0.0 for r in records) * settings.cpus_per_trial
+        running = any(r.status == "running" for r in records)
+        return SearchOutcome(
+            records=records,
+            run_wall_s=run_wall_s,
+            utilisation=busy / (run_wall_s * cluster_cpus) if run_wall_s > 0 and cluster_cpus else None,
+            finished=not running and (len(records) >= settings.max_trials or settings.time_budget_s is not None
+                                      or settings.searcher == "grid"),
+            metadata={"method": "ray", "searcher": settings.searcher, "scheduler": settings.scheduler},
+            study_names=[STUDY_NAME, paths.study_name],
+            unfinished_line=f"Not finished: continue with --resume --name {paths.name}",
+            interrupted=running,
+        )
+
+    @staticmethod
+    def _trainable(run: Run, decode: Callable[[Mapping[str, Any]], dict] | None) -> Any:
+        from ray import tune
+
+        from trainables.cnn_lstm import train_cnn_lstm
+
+        return tune.with_parameters(
+            train_cnn_lstm,
+            data=run.data.prepared.without_test(),  # the tuner never sees the test split
+            max_epochs=run.settings.max_epochs,
+            seed=run.settings.seed,
+            cpus_per_trial=run.settings.cpus_per_trial,
+            checkpoint=run.settings.checkpoint,
+            decode=decode,
+        )
+
+    @staticmethod
+    def _resources(settings: Settings) -> dict[str, float]:
+        resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
+        if settings.memory_bytes:
+            resources["memory"] = settings.memory_bytes
+        return resources

@@ -1,0 +1,119 @@
+"""``tune_cluster.py tune``: one lifecycle for every method.
+
+    backend checks -> name -> refuse or continue an existing experiment -> space -> data
+    -> (engine session) config.json -> backend.search -> summary -> outputs -> exit code
+
+Order matters for the exit-code contract: every check on the user's input runs before
+anything is written, so a bad flag or file exits 2 with nothing created or overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from eeg.errors import InputError
+from engines.backends import backend_for
+from engines.backends.base import Backend, Run
+from engines.data import prepare_experiment_data
+from engines.layout import ExperimentPaths, experiment_paths, locked, read_saved_config
+from engines.outputs import write_experiment_outputs, write_json_atomic
+from engines.records import exit_code, summarise, summary_lines
+from engines.settings import DEFAULTS, Settings, flag, validate
+
+__all__ = ["run_tune", "settings_for_experiment"]
+
+
+def settings_for_experiment(settings: Settings, saved: Mapping[str, Any], keys: tuple[str, ...]) -> Settings:
+    """The command's settings with the experiment's own taken from its saved config.json.
+
+    A setting left at its default takes the saved value; one set to a different value is
+    refused, since continuing a BayesOpt search with TPE, or on other data, would mix two
+    experiments. Values are compared as they were saved (validated, smoke shrinking applied).
+    """
+    verb = "--resume" if settings.resume else "--name"
+    if "method" in saved and saved["method"] != settings.method:
+        raise InputError(
+            f"{verb}: experiment '{settings.name}' was run with --method {saved['method']}, got "
+            f"{settings.method}; continue it with --method {saved['method']} or choose another --name "
+            "(nothing was overwritten)"
+        )
+    merged = settings.as_dict()
+    for key in keys:
+        if key not in saved:
+            continue
+        if settings.differs_from_default(key) and getattr(settings, key) != saved[key]:
+            raise InputError(
+                f"{verb}: experiment '{settings.name}' was run with {flag(key)} {saved[key]!r}, got "
+                f"{getattr(settings, key)!r}; drop the flag to continue it, or start a new --name"
+            )
+        merged[key] = saved[key]
+    return validate({k: v for k, v in merged.items() if k in DEFAULTS}, settings.given)
+
+
+def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings, ExperimentPaths, bool]:
+    """Name the experiment and decide: a new one, or one this command continues (refusals here)."""
+    if not settings.name:
+        settings = settings.replace(name=backend.default_name(settings))
+    paths = experiment_paths(settings)
+    exists = paths.local.exists() or backend.has_state(settings, paths)
+    if settings.resume and not exists:
+        raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.local}")
+    if exists and not settings.resume and backend.on_existing == "refuse":
+        raise InputError(
+            f"--name: experiment '{paths.name}' already exists at {paths.local}; pass --resume to continue it "
+            "or choose another --name (nothing was overwritten)"
+        )
+    saved = read_saved_config(paths)
+    if paths.local.exists() and saved is None:
+        raise InputError(
+            f"--name: {paths.local} exists but holds no experiment (no config.json); choose another --name "
+            "(nothing was overwritten)"
+        )
+    if saved is not None:
+        settings = settings_for_experiment(settings, saved, backend.same_on_resume)
+    return settings, paths, exists
+
+
+def run_tune(settings: Settings) -> int:
+    """Run (or continue) a search with the method ``settings`` names and write every output. Returns the exit code."""
+    from search_spaces import get_space
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    backend = backend_for(settings.method)
+    backend.check(settings)
+    settings, paths, continuing = _resolve_experiment(settings, backend)
+    space = get_space(overrides_path=settings.space)  # checked against the model: a bad file fails here
+    translated = backend.translate(settings, space)
+    done = backend.already_done(settings, paths)
+    if done is not None:
+        print(done)
+        return 0
+    data = prepare_experiment_data(settings)
+    print(data.split.describe(), flush=True)
+
+    # Past this point the input is valid: results may be written.
+    run = Run(settings=settings, paths=paths, space=space, data=data, translated=translated, continuing=continuing)
+    with backend.session(settings):
+        with locked(paths):
+            paths.local.mkdir(parents=True, exist_ok=True)
+            if not paths.config_file.is_file():
+                write_json_atomic(paths.config_file, {**settings.as_dict(), "data_description": data.description})
+        outcome = backend.search(run)
+    summary = summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s, utilisation=outcome.utilisation,
+                        finished=outcome.finished)
+    summary.update(outcome.summary_extra)
+    with locked(paths):  # parallel workers take turns rewriting the guide's study and the shared files
+        written = write_experiment_outputs(outcome.records, summary, settings, paths, space, data,
+                                           study_names=outcome.study_names, metadata=outcome.metadata)
+    print("\n".join(summary_lines(written.summary, best_file=written.best_file, trials_table=written.trials_table,
+                                  study_url=paths.optuna_url, unfinished_line=outcome.unfinished_line)), flush=True)
+    if outcome.stopped is not None:
+        raise outcome.stopped
+    if outcome.fatal is not None:
+        print(f"{outcome.fatal}; first reason: {written.summary['first_failure']}", flush=True)
+        return 1
+    code, line = exit_code(written.summary, interrupted=outcome.interrupted)
+    if line:
+        print(line, flush=True)
+    return code

@@ -1,0 +1,183 @@
+"""The shared run lifecycle (``engines.tune.run_tune``) with a stand-in backend: no engine, no training.
+
+The stand-in returns canned trial records, so these tests check what every method shares:
+the refusals before anything is written, resume taking the experiment's own settings, the
+outputs, and the exit codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+
+import engines.tune
+from eeg.errors import InputError
+from engines.backends.base import SearchOutcome
+from engines.layout import STUDY_NAME
+from engines.records import TrialRecord
+from engines.settings import load_settings
+
+SAME_ON_RESUME = ("searcher", "max_trials", "split", "seed")
+
+
+def record(trial_id: str, status: str, best: float | None = 0.5, reason: str | None = None) -> TrialRecord:
+    return TrialRecord(trial_id=trial_id, params={"learning_rate": 0.001, "batch_size": 32}, status=status,
+                       best_val_accuracy=best, val_accuracy_history=[best] if best is not None else [], epochs=2,
+                       node_id="node-a", wall_time_s=1.0, failure_reason=reason)
+
+
+class StandInBackend:
+    """Says what the Backend protocol asks for; its search returns ``records``."""
+
+    method = "ray"
+    on_existing = "refuse"
+    same_on_resume = SAME_ON_RESUME
+
+    def __init__(self, records=(), *, interrupted=False, fatal=None, stopped=None):
+        self.records, self.interrupted, self.fatal, self.stopped = list(records), interrupted, fatal, stopped
+        self.searched = []
+
+    def check(self, settings):
+        if settings.searcher == "genetic":
+            raise InputError(f"--searcher must be one of optuna, got {settings.searcher!r}")
+
+    def default_name(self, settings):
+        return "stand-in"
+
+    def has_state(self, settings, paths):
+        return False
+
+    def translate(self, settings, space):
+        return "translated"
+
+    def already_done(self, settings, paths):
+        return None
+
+    def session(self, settings):
+        return contextlib.nullcontext()
+
+    def search(self, run):
+        self.searched.append(run)
+        return SearchOutcome(
+            records=self.records, run_wall_s=2.0, utilisation=0.5, finished=not self.interrupted,
+            metadata={"method": "ray", "searcher": run.settings.searcher, "scheduler": run.settings.scheduler},
+            study_names=[STUDY_NAME, run.paths.study_name], unfinished_line="Not finished: continue with --resume",
+            interrupted=self.interrupted, fatal=self.fatal, stopped=self.stopped,
+        )
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    backends = []
+
+    def use(backend: StandInBackend) -> StandInBackend:
+        backends.append(backend)
+        monkeypatch.setattr(engines.tune, "backend_for", lambda method: backend)
+        return backend
+
+    return use
+
+
+def settings(tmp_path, **flags):
+    return load_settings({"use_dummy_data": True, "smoke_test": True, "output_dir": str(tmp_path / "out"), **flags})
+
+
+def test_a_search_writes_the_guides_json_the_table_the_studies_and_the_summary(tmp_path, stand_in, capsys):
+    stand_in(StandInBackend([record("a", "complete", 0.6), record("b", "stopped_early", 0.4)]))
+    assert engines.tune.run_tune(settings(tmp_path)) == 0
+    folder = tmp_path / "out" / "tuning" / "stand-in"
+    best = json.loads((tmp_path / "out" / "best_hyperparameters.json").read_text())
+    assert best["metadata"]["best_score"] == 0.6 and best["metadata"]["trials"] == 2
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["complete"], summary["stopped_early"], summary["best_trial"]) == (1, 1, "a")
+    assert json.loads((folder / "config.json").read_text())["name"] == "stand-in"
+    assert (folder / "trials.parquet").is_file()
+    assert "Best trial a: val_accuracy 60.0%" in capsys.readouterr().out
+
+
+def test_an_existing_experiment_is_refused_without_resume_and_nothing_is_overwritten(tmp_path, stand_in):
+    backend = stand_in(StandInBackend([record("a", "complete", 0.6)]))
+    assert engines.tune.run_tune(settings(tmp_path, name="e1")) == 0
+    best = tmp_path / "out" / "best_hyperparameters.json"
+    before = best.read_text()
+    with pytest.raises(InputError, match="experiment 'e1' already exists .* pass --resume"):
+        engines.tune.run_tune(settings(tmp_path, name="e1"))
+    assert best.read_text() == before and len(backend.searched) == 1
+
+
+def test_resume_of_an_experiment_that_does_not_exist_is_refused_before_anything_is_written(tmp_path, stand_in):
+    stand_in(StandInBackend())
+    with pytest.raises(InputError, match="--resume: no experiment named 'nope'"):
+        engines.tune.run_tune(settings(tmp_path, name="nope", resume=True))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_without_config_is_not_taken_for_an_experiment(tmp_path, stand_in):
+    stand_in(StandInBackend())
+    (tmp_path / "out" / "tuning" / "stray").mkdir(parents=True)
+    with pytest.raises(InputError, match="holds no experiment"):
+        engines.tune.run_tune(settings(tmp_path, name="stray", resume=True))
+
+
+def test_resume_takes_the_saved_settings_and_refuses_a_flag_that_would_change_them(tmp_path, stand_in):
+    backend = stand_in(StandInBackend([record("a", "complete")]))
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", searcher="hyperopt", max_trials=2)) == 0
+    with pytest.raises(InputError, match="was run with --searcher 'hyperopt', got 'bayesopt'"):
+        engines.tune.run_tune(settings(tmp_path, name="e1", resume=True, searcher="bayesopt"))
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", resume=True)) == 0
+    resumed = backend.searched[-1].settings
+    assert (resumed.searcher, resumed.max_trials, resumed.resume) == ("hyperopt", 2, True)
+
+
+def test_another_method_cannot_continue_an_experiment(tmp_path, stand_in):
+    stand_in(StandInBackend([record("a", "complete")]))
+    assert engines.tune.run_tune(settings(tmp_path, name="e1")) == 0
+    saved = tmp_path / "out" / "tuning" / "e1" / "config.json"
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), "method": "keras-tuner"}))
+    with pytest.raises(InputError, match="was run with --method keras-tuner, got ray; continue it with --method"):
+        engines.tune.run_tune(settings(tmp_path, name="e1", resume=True))
+
+
+def test_the_backends_own_check_runs_before_anything_is_written(tmp_path, stand_in):
+    stand_in(StandInBackend())
+    with pytest.raises(InputError, match="--searcher must be one of"):
+        engines.tune.run_tune(settings(tmp_path, searcher="genetic"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_space_file_the_model_cannot_build_is_refused_before_anything_is_written(tmp_path, stand_in):
+    stand_in(StandInBackend())
+    space = tmp_path / "space.yaml"
+    space.write_text("kernel_size: {choices: [9]}\n")
+    with pytest.raises(InputError, match="kernel_size=9"):
+        engines.tune.run_tune(settings(tmp_path, space=str(space)))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "line"),
+    [
+        ({"records": [record("a", "complete"), record("b", "failed", None, "ValueError: x")]}, 0, None),
+        ({"records": [record("a", "failed", None, "ValueError: boom")]}, 1, "all 1 trials failed; first reason: ValueError: boom"),
+        ({"records": []}, 1, "no trial ran"),
+        ({"records": [record("a", "complete"), record("b", "running", None)], "interrupted": True}, 130, None),
+        ({"records": [record("a", "failed", None, "ValueError: boom")], "fatal": "error: the engine gave up"}, 1,
+         "error: the engine gave up; first reason: ValueError: boom"),
+    ],
+)
+def test_the_exit_code_says_how_the_search_ended(tmp_path, stand_in, capsys, outcome, code, line):
+    records = outcome.pop("records")
+    stand_in(StandInBackend(records, **outcome))
+    assert engines.tune.run_tune(settings(tmp_path)) == code
+    out = capsys.readouterr().out
+    if line:
+        assert line in out
+
+
+def test_an_error_that_stopped_the_search_is_raised_after_the_finished_trials_are_written(tmp_path, stand_in):
+    stand_in(StandInBackend([record("a", "complete", 0.7)], stopped=KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        engines.tune.run_tune(settings(tmp_path))
+    assert json.loads((tmp_path / "out" / "best_hyperparameters.json").read_text())["metadata"]["best_score"] == 0.7
