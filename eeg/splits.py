@@ -25,7 +25,15 @@ from sklearn.model_selection import GroupShuffleSplit, LeaveOneGroupOut
 
 from eeg.errors import DataError, InputError
 
-__all__ = ["STRATEGIES", "Split", "make_split", "leave_one_subject_out", "majority_baseline"]
+__all__ = [
+    "STRATEGIES",
+    "Split",
+    "make_split",
+    "leave_one_subject_out",
+    "subject_folds",
+    "validation_warnings",
+    "majority_baseline",
+]
 
 STRATEGIES: tuple[str, ...] = ("trial", "subject")
 
@@ -189,6 +197,90 @@ def leave_one_subject_out(ds: Any) -> Iterator[tuple[np.ndarray, np.ndarray, int
         raise DataError(f"leave-one-subject-out: the dataset has {n_subjects} subject(s); it needs at least 2")
     for train, test in LeaveOneGroupOut().split(np.zeros(len(subject)), groups=subject):
         yield train.astype(np.int64), test.astype(np.int64), int(subject[test[0]])
+
+
+def subject_folds(ds: Any, k: int | None, *, exclude: np.ndarray | None = None, seed: int = 0) -> list[Split]:
+    """Subject-grouped folds of the samples outside ``exclude`` (the held-out test split): cross-subject estimates.
+
+    The subjects are shuffled with ``seed`` and dealt into ``k`` groups of near-equal size
+    (``k=None``: one group per subject, leave-one-subject-out). Fold ``i`` evaluates on group
+    ``i`` (its ``test`` side), stops early and chooses baselines on group ``i + 1`` (``val``)
+    and trains on the rest, so no subject is ever on two sides of a fold, and the samples in
+    ``exclude`` are on none.
+
+    Args:
+        ds: Anything with ``subject`` (and ``y``) per sample.
+        k: Number of folds, 3 up to the number of subjects; ``None`` for leave-one-subject-out.
+        exclude: Sample indices no fold may use (the test split of :func:`make_split`).
+        seed: Seed of the subject shuffle.
+
+    Returns:
+        ``k`` :class:`Split` objects, ``strategy`` ``"subject fold i/k"``.
+
+    Raises:
+        InputError: ``k`` below 3, or above the number of subjects.
+        DataError: Fewer than 3 subjects outside ``exclude``.
+    """
+    subject = np.asarray(ds.subject)
+    usable = np.setdiff1d(np.arange(len(subject)), np.asarray(exclude if exclude is not None else [], dtype=np.int64))
+    subjects = np.unique(subject[usable])
+    if len(subjects) < 3:
+        raise DataError(
+            f"subject folds: {len(subjects)} subject(s) outside the test split; "
+            "folds need at least 3 (one each to train on, stop early on and evaluate on)"
+        )
+    n_folds = len(subjects) if k is None else k
+    if isinstance(n_folds, bool) or not 3 <= int(n_folds) <= len(subjects):
+        raise InputError(
+            f"--folds must be between 3 and the {len(subjects)} subjects outside the test split (or loso), got {k!r}"
+        )
+    n_folds = int(n_folds)
+    groups = np.array_split(np.random.default_rng(seed).permutation(subjects), n_folds)
+    folds = []
+    for i in range(n_folds):
+        held_out, stopping = groups[i], groups[(i + 1) % n_folds]
+        side = subject[usable]
+        test = usable[np.isin(side, held_out)]
+        val = usable[np.isin(side, stopping)]
+        train = usable[~np.isin(side, np.concatenate([held_out, stopping]))]
+        folds.append(Split(train, val, test, strategy=f"subject fold {i + 1}/{n_folds}"))
+    return folds
+
+
+def validation_warnings(ds: Any, split: Split, *, min_subjects: int = 3, min_recordings: int = 5) -> list[str]:
+    """Why the validation score that selects a config may be a noisy estimate, one line each (empty when fine).
+
+    Tuning keeps the config with the best validation score: the fewer people (subject split)
+    or recordings per class the validation side holds, the more that best score is luck
+    and the further it overstates the test score.
+
+    Args:
+        ds: The dataset the split indexes (``subject``, ``groups``, ``y``, ``class_names``).
+        split: From :func:`make_split`.
+        min_subjects: Fewest validation subjects a subject split should have.
+        min_recordings: Fewest validation recordings each class should have.
+    """
+    warnings = []
+    val = np.asarray(split.val)
+    if split.strategy == "subject":
+        n_subjects = len(np.unique(np.asarray(ds.subject)[val]))
+        if n_subjects < min_subjects:
+            warnings.append(
+                f"warning: the validation split holds {n_subjects} subject(s) (fewer than {min_subjects}): the best "
+                "trial's validation score is chosen on few people and overstates its test score; check the tuned "
+                "config across subjects with `verify --folds 5` (or --folds loso) before trusting it"
+            )
+    groups, y = np.asarray(ds.groups)[val], np.asarray(ds.y)[val]
+    counts = {_class_name(ds, label): len(np.unique(groups[y == label])) for label in range(len(ds.class_names))}
+    few = {name: n for name, n in counts.items() if n < min_recordings}
+    if few:  # one line for all classes: a warning per class would bury the results
+        listed = ", ".join(f"{name!r} {n}" for name, n in few.items())
+        warnings.append(
+            f"warning: the validation split holds fewer than {min_recordings} recordings of {len(few)} class(es) "
+            f"({listed}): validation accuracy is noisy; use more data or a larger validation share, and compare "
+            "configs with `verify --seeds 3`"
+        )
+    return warnings
 
 
 def majority_baseline(y_train: np.ndarray, y_eval: np.ndarray) -> float:
