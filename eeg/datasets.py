@@ -19,6 +19,7 @@ the file, the rule and the offending value; loaders never write anything.
 from __future__ import annotations
 
 import os
+import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "load_dataset",
     "load_table",
     "validate_dataset",
+    "leakage_warning",
 ]
 
 KINDS: tuple[str, ...] = ("table", "deap", "seed")
@@ -120,6 +122,19 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def leakage_warning(where: str, missing: Sequence[str], kind: str = "columns") -> str:
+    """The one line a table without recording ids gets at load time (empty when nothing is missing)."""
+    if not missing:
+        return ""
+    names = " and ".join(repr(m) for m in missing)
+    if TRIAL_COLUMN in missing:
+        consequence = ("every row becomes its own recording, so windows of one recording can land on both sides "
+                       "of the split and inflate accuracy")
+    else:
+        consequence = "all rows count as one subject, so --split subject cannot hold out people"
+    return f"warning: {where}: no {names} {kind}: {consequence}; add {SUBJECT_COLUMN!r} and {TRIAL_COLUMN!r} {kind}"
+
+
 def _table_dataset(
     X: np.ndarray,
     y: np.ndarray,
@@ -134,6 +149,7 @@ def _table_dataset(
         raise DataError(f"{where}: X must be numeric, got dtype {X.dtype}")
     y = _labels(y, where)
     n = len(y)
+    missing = [name for name, ids in ((SUBJECT_COLUMN, subject), (TRIAL_COLUMN, trial)) if ids is None]
     # No ids: each row becomes its own trial of subject 0 (documented in load_table).
     subject = np.zeros(n, np.int64) if subject is None else _integer_ids(subject, "subject", where)
     trial = np.arange(n, dtype=np.int64) if trial is None else _integer_ids(trial, "trial", where)
@@ -144,6 +160,9 @@ def _table_dataset(
         X32 = X.astype(np.float32)
     ds = EEGDataset(X32, y, subject, trial, tuple(str(c) for c in class_names), where)
     validate_dataset(ds, where, feature_names=feature_names)
+    if missing:  # said once, at load time, and only for data that loads (bad data gets its one error line)
+        print(leakage_warning(where, missing, "arrays" if where.lower().endswith(".npz") else "columns"),
+              file=sys.stderr, flush=True)
     return ds
 
 
