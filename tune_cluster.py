@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
         if name == "verify":
             sub.add_argument("--seeds", type=int, default=3, help="training seeds per config (default 3)")
+            sub.add_argument("--folds", help="cross-subject instead: K subject-grouped folds (K >= 3) of the data outside "
+                                             "the test split, or loso (one fold per subject); mean and 95%% CI over folds")
 
     report = commands.add_parser("report", help="plots and a summary of an experiment")
     report.add_argument("--experiment", help="experiment folder (default: the newest under <output-dir>/tuning)")
@@ -139,6 +141,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "train":
         return run_train(settings, args.hparams, epochs=args.epochs, patience=args.patience)
+    if args.folds is not None:
+        from engines.folds import run_verify_folds
+
+        return run_verify_folds(settings, args.hparams, folds=args.folds, epochs=args.epochs, patience=args.patience)
     return run_verify(settings, args.hparams, epochs=args.epochs, patience=args.patience, seeds=args.seeds)
 
 

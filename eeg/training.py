@@ -37,6 +37,7 @@ __all__ = [
     "configure_threads",
     "NonFiniteLossError",
     "check_finite",
+    "import_tensorflow_quietly",
 ]
 
 _log = logging.getLogger(__name__)
@@ -238,6 +239,42 @@ def accuracy_line(label: str, accuracy: float, majority_baseline: float, chance:
         ``"Test accuracy: 41.3% (majority baseline 20.8%, chance 20.0%)"``.
     """
     return f"{label}: {accuracy:.1%} (majority baseline {majority_baseline:.1%}, chance {chance:.1%})"
+
+
+class _DropRetracingNotes(logging.Filter):
+    """TensorFlow warns about tf.function retracing each time a new model trains in the same process.
+
+    ``verify`` trains one model per seed (or fold) and config on purpose; the note has nothing for a
+    user to act on and would be printed between every result line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow without its C++ start-up lines, and drop its retracing notes.
+
+    TensorFlow 2.17+ prints ``oneDNN custom operations are on`` and an absl notice on stderr at
+    import, before ``TF_CPP_MIN_LOG_LEVEL`` applies. File descriptor 2 points at /dev/null for the
+    import only: an import error still raises (and prints) as usual, and every later warning shows.
+    """
+    import os
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    tf_logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _DropRetracingNotes) for f in tf_logger.filters):
+        tf_logger.addFilter(_DropRetracingNotes())
 
 
 def configure_threads(n_threads: int) -> bool:

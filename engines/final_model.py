@@ -15,7 +15,15 @@ from typing import Any
 from eeg.errors import InputError
 from engines.settings import Settings
 
-__all__ = ["read_hparams_file", "check_same_split", "run_train", "run_verify", "paired_improvement"]
+__all__ = [
+    "read_hparams_file",
+    "check_same_split",
+    "run_train",
+    "run_verify",
+    "paired_improvement",
+    "write_verify_document",
+    "final_epochs",
+]
 
 DEFAULT_EPOCHS, SMOKE_EPOCHS = 40, 2
 
@@ -62,7 +70,8 @@ def _read_document(path: str | None) -> dict[str, Any]:
     return document
 
 
-def _epochs(settings: Settings, epochs: int | None, patience: int) -> int:
+def final_epochs(settings: Settings, epochs: int | None, patience: int) -> int:
+    """``--epochs`` (default 40, 2 for a smoke test), after checking it and ``--patience``."""
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {epochs}")
     if patience < 0:
@@ -75,20 +84,26 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
     """Train the final model with early stopping on validation; save it and its test metrics."""
     from engines.data import prepare_experiment_data
     from engines.outputs import replace_atomically, write_json_atomic
+    from eeg.baselines import baselines_line, fit_baselines_on
     from eeg.model import resolve_hparams
-    from eeg.training import accuracy_line, evaluate, train_model
+    from eeg.splits import validation_warnings
+    from eeg.training import accuracy_line, evaluate, import_tensorflow_quietly, train_model
 
     hparams = resolve_hparams(read_hparams_file(hparams_file))
-    n_epochs = _epochs(settings, epochs, patience)
+    n_epochs = final_epochs(settings, epochs, patience)
     data = prepare_experiment_data(settings)
+    import_tensorflow_quietly()
     check_same_split(hparams_file, settings, data.description)
     prepared = data.prepared
     print(data.split.describe())
+    for line in validation_warnings(data.dataset, data.split):
+        print(line)
     model, history = train_model(
         hparams, prepared, epochs=n_epochs, seed=settings.seed, early_stopping_patience=patience, verbose=0
     )
     val = evaluate(model, prepared.X_val, prepared.y_val, prepared.y_train)
     test = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
+    baselines = fit_baselines_on(prepared, with_test=True, seed=settings.seed)
     output_dir = Path(settings.output_dir)
     model_file = output_dir / "emotion_model.keras"
     replace_atomically(model_file, lambda tmp: model.save(tmp), ".keras")
@@ -106,10 +121,12 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
             # The model expects standardised inputs: keep the training statistics with it.
             "scaler_mean": prepared.scaler_mean.tolist(),
             "scaler_scale": prepared.scaler_scale.tolist(),
+            "baselines": [b.as_dict() for b in baselines],
         },
     )
     print(accuracy_line("Validation accuracy", val["accuracy"], val["majority_baseline"], val["chance"]))
     print(accuracy_line("Test accuracy", test["accuracy"], test["majority_baseline"], test["chance"]))
+    print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
     print(f"Saved {model_file} and {output_dir / 'train_metrics.json'}")
     return 0
 
@@ -130,13 +147,24 @@ def paired_improvement(before: list[float], after: list[float]) -> tuple[float, 
 
 
 def run_verify(
-    settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int, seeds: int
+    settings: Settings,
+    hparams_file: str | None,
+    *,
+    epochs: int | None,
+    patience: int,
+    seeds: int,
 ) -> int:
-    """Train the default and the tuned config on the same split over several seeds; compare on test."""
+    """Train the default and the tuned config on the same split over several seeds; compare on test.
+
+    Every result is printed beside the majority baseline, chance and the classical baselines
+    of the same split (``verify --folds`` runs :func:`engines.folds.run_verify_folds` instead).
+    """
+    from engines.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
     from engines.data import prepare_experiment_data
-    from engines.outputs import write_json_atomic
+    from eeg.baselines import baselines_line, fit_baselines_on
     from eeg.model import DEFAULT_HPARAMS, resolve_hparams
-    from eeg.training import evaluate, train_model
+    from eeg.splits import validation_warnings
+    from eeg.training import evaluate, import_tensorflow_quietly, train_model
 
     if hparams_file is None:
         raise InputError("verify needs --hparams FILE (e.g. models/best_hyperparameters.json)")
@@ -144,11 +172,14 @@ def run_verify(
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     tuned = resolve_hparams(read_hparams_file(hparams_file))
     default = resolve_hparams(DEFAULT_HPARAMS)
-    n_epochs = _epochs(settings, epochs, patience)
+    n_epochs = final_epochs(settings, epochs, patience)
+    import_tensorflow_quietly()
     data = prepare_experiment_data(settings)
     check_same_split(hparams_file, settings, data.description)
     prepared = data.prepared
     print(data.split.describe())
+    for line in validation_warnings(data.dataset, data.split):
+        print(line)
     scores: dict[str, list[float]] = {"default": [], "tuned": []}
     baseline = chance = 0.0
     for offset in range(seeds):
@@ -159,29 +190,45 @@ def run_verify(
             scores[label].append(result["accuracy"])
             baseline, chance = result["majority_baseline"], result["chance"]
             print(f"  seed {seed} {label:>7}: test accuracy {result['accuracy']:.1%}", flush=True)
+    # The classical baselines do not depend on the training seed: fitted once, compared with every seed.
+    baselines = fit_baselines_on(prepared, with_test=True, seed=settings.seed)
     before, after = statistics.fmean(scores["default"]), statistics.fmean(scores["tuned"])
     mean_gain, interval = paired_improvement(scores["default"], scores["tuned"])
-    ci = (
-        f"95% CI {interval[0] * 100:+.1f} to {interval[1] * 100:+.1f} over {seeds} seeds"
-        if interval
-        else "no CI with one seed; use --seeds 3"
-    )
     print(f"Before optimization: {before:.1%} accuracy")
     print(f"After optimization:  {after:.1%} accuracy")
-    print(f"Improvement: {mean_gain * 100:+.1f} points ({ci})")
+    print(f"Improvement: {mean_gain * 100:+.1f} points ({interval_text(interval, seeds, 'seeds')})")
     print(f"Majority baseline on the same test split: {baseline:.1%} (chance {chance:.1%})")
-    write_json_atomic(
-        Path(settings.output_dir) / "verify.json",
-        {
-            "hparams_file": hparams_file,
-            "test_accuracy_default": scores["default"],
-            "test_accuracy_tuned": scores["tuned"],
-            "improvement_points": mean_gain * 100,
-            "ci95_points": [v * 100 for v in interval] if interval else None,
-            "majority_baseline": baseline,
-            "chance": chance,
-            "epochs": n_epochs,
-            "data": data.description,
-        },
-    )
+    print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
+    for line in baseline_comparison_lines(scores["tuned"], {b.name: [b.test_accuracy] * seeds for b in baselines}, "seeds"):
+        print(line)
+    metadata = tuned_metadata(hparams_file)
+    selection = selection_line(metadata, after, "test")
+    if selection:
+        print(selection)
+    document = {
+        "hparams_file": hparams_file,
+        "test_accuracy_default": scores["default"],
+        "test_accuracy_tuned": scores["tuned"],
+        "improvement_points": mean_gain * 100,
+        "ci95_points": [v * 100 for v in interval] if interval else None,
+        "majority_baseline": baseline,
+        "chance": chance,
+        "baselines": [b.as_dict() for b in baselines],
+        "best_val_accuracy": metadata.get("best_score"),
+        "experiment": metadata.get("experiment"),
+        "split": settings.split,
+        "epochs": n_epochs,
+        "data": data.description,
+    }
+    write_verify_document(Path(settings.output_dir), "verify.json", document)
     return 0
+
+
+def write_verify_document(output_dir: Path, filename: str, document: dict[str, Any]) -> None:
+    """``<output-dir>/<filename>``, and a copy in the tuned file's experiment folder when it is here (for ``report``)."""
+    from engines.outputs import write_json_atomic
+
+    write_json_atomic(output_dir / filename, document)
+    experiment = document.get("experiment")
+    if experiment and Path(experiment).is_dir():
+        write_json_atomic(Path(experiment) / filename, document)
