@@ -30,6 +30,7 @@ __all__ = [
     "write_optuna_study",
     "read_trials_table",
     "write_experiment_outputs",
+    "validation_context",
     "ExperimentOutputs",
 ]
 
@@ -200,6 +201,25 @@ def write_optuna_study(
         study.add_trials(frozen)
 
 
+def validation_context(data: Any, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """The classical baselines on the validation split the trials were scored on, and its selection warnings.
+
+    Validation only: the test split stays unread until ``train``/``verify``. The baselines' C is
+    chosen on the same validation split, so their score is as optimistic as the best trial's.
+    """
+    from eeg.baselines import fit_baselines_on
+    from eeg.errors import DataError
+    from eeg.splits import validation_warnings
+
+    try:
+        baselines = [b.as_dict() for b in fit_baselines_on(data.prepared, with_test=False, seed=seed)]
+    except DataError:  # e.g. a training split of one class: the trials' own numbers still stand
+        baselines = []
+    dataset, split = getattr(data, "dataset", None), getattr(data, "split", None)
+    warnings = validation_warnings(dataset, split) if dataset is not None and split is not None else []
+    return baselines, warnings
+
+
 @dataclass(frozen=True)
 class ExperimentOutputs:
     """What :func:`write_experiment_outputs` wrote."""
@@ -239,7 +259,9 @@ def write_experiment_outputs(
     write_optuna_study(records, paths.optuna_url, study_names, space)
     val_baseline = majority_baseline(data.prepared.y_train, data.prepared.y_val)
     chance = 1.0 / data.prepared.n_classes
-    summary = {**summary, "val_majority_baseline": val_baseline, "chance": chance, **metadata}
+    val_baselines, selection_warnings = validation_context(data, settings.seed)
+    summary = {**summary, "val_majority_baseline": val_baseline, "chance": chance, "val_baselines": val_baselines,
+               "selection_warnings": selection_warnings, **metadata}
     best_file = None
     if summary["best_trial"] is not None:
         document = best_hyperparameters_document(
@@ -249,6 +271,7 @@ def write_experiment_outputs(
                 "metric": "val_accuracy",
                 "val_majority_baseline": round(val_baseline, 4),
                 "chance": round(chance, 4),
+                "val_baselines": {b["name"]: round(b["val_accuracy"], 4) for b in val_baselines},
                 **{k: metadata[k] for k in ("method", "searcher", "scheduler")},
                 "trials": summary["trials"],
                 "max_epochs": settings.max_epochs,

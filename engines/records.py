@@ -107,6 +107,11 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         f"{summary['failed']} failed{f', {running} running' if (running := summary['running']) else ''}); epochs spent: {summary['epochs_spent']}; nodes: {len(summary['nodes'])}; "
         f"worker utilisation: {summary['worker_utilisation'] or 0:.0%} over {summary['run_wall_s']:.0f} s"
     )
+    if summary.get("val_baselines"):
+        parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
+        lines.append(f"Classical baselines on the same validation split: {parts} (their C chosen on it too); "
+                     "`make verify` compares on the test split")
+    lines += summary.get("selection_warnings") or []
     if summary.get("workers"):
         lines.append(f"Study '{summary['study']}': {summary['trials']} trials from {summary['workers']} worker(s), "
                      f"{summary['trials_by_this_worker']} by this one")
