@@ -1,13 +1,17 @@
-"""``tune_cluster.py report``: optimisation history, parameter importances, parallel coordinates, summary.
+"""``tune_cluster.py report``: a summary and the pictures a tuner user looks at, for a finished or running experiment.
 
-Plots come from Optuna's own visualisation module (plotly for HTML, matplotlib for
-PNG), drawn from the experiment's study, so they match what the guide's 8.4 shows.
+Learning curves and the anytime curve come from every trial's per-epoch validation
+accuracy (:mod:`engines.progress`: the trials table, Ray's trial folders while a Ray run
+is going, or the native Optuna study); optimisation history, importances, parallel
+coordinates and slices come from Optuna's visualisation of the experiment's study, limited
+to the most important parameters (:mod:`engines.plots`). ``plots/index.html`` shows them all.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from eeg.errors import InputError
 from engines.layout import STUDY_NAME
@@ -15,104 +19,163 @@ from engines.settings import Settings
 
 __all__ = ["run_report", "find_experiment", "summary_text"]
 
-_PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate")
+
+def _is_experiment(folder: Path) -> bool:
+    """A finished run (trials table), or one still going (its config.json, or Ray's trial folders)."""
+    return any((folder / name).is_file() for name in ("trials.parquet", "config.json")) or any(
+        folder.glob("trial_*/result.json")
+    )
 
 
 def find_experiment(experiment: str | None, output_dir: str) -> Path:
-    """The folder named, or the newest experiment under ``<output_dir>/tuning``."""
+    """The folder named, or the most recently changed experiment under ``<output_dir>/tuning``."""
     if experiment is not None:
         folder = Path(experiment)
-        if not (folder / "trials.parquet").is_file():
-            raise InputError(f"{folder}: not an experiment folder (no trials.parquet); pass one under {output_dir}/tuning/")
+        if not folder.is_dir() or not _is_experiment(folder):
+            raise InputError(f"{folder}: not an experiment folder (no trials.parquet, config.json or Ray trial "
+                             f"folders); pass one under {output_dir}/tuning/")
         return folder
     root = Path(output_dir) / "tuning"
-    candidates = sorted(root.glob("*/trials.parquet"), key=lambda p: p.stat().st_mtime)
+    candidates = [p for p in root.glob("*") if p.is_dir() and _is_experiment(p)] if root.is_dir() else []
     if not candidates:
         raise InputError(f"{root}: no experiments found (run tune first, or pass --experiment DIR)")
-    return candidates[-1].parent
+
+    def changed(folder: Path) -> float:
+        return max((f.stat().st_mtime for f in folder.glob("*") if f.exists()), default=folder.stat().st_mtime)
+
+    return max(candidates, key=changed)
 
 
-def summary_text(experiment_dir: Path) -> str:
-    """Best trial, how many stopped early, epochs spent, utilisation: from the trials table."""
-    from engines.outputs import read_trials_table
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
-    trials = read_trials_table(experiment_dir)
-    summary_file = experiment_dir / "summary.json"
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    ok = trials[trials["status"] != "failed"].dropna(subset=["best_val_accuracy"])
-    lines = [f"Experiment {experiment_dir.name}: {len(trials)} trials"]
+
+def _verify_results(experiment_dir: Path, output_dir: str) -> dict[str, dict[str, Any]]:
+    """``verify.json`` / ``verify_folds.json`` of this experiment's tuned config, where ``verify`` has run."""
+    found = {}
+    for name in ("verify.json", "verify_folds.json"):
+        for candidate in (experiment_dir / name, Path(output_dir) / name):
+            document = _read_json(candidate)
+            experiment = document.get("experiment")
+            if document and (candidate.parent == experiment_dir or (experiment and Path(experiment).resolve()
+                                                                    == experiment_dir.resolve())):
+                found[name] = document
+                break
+    return found
+
+
+def _selection_lines(summary: dict[str, Any], verified: dict[str, dict[str, Any]]) -> list[str]:
+    """The best trial's validation score beside what ``verify`` measured later, and the split's warnings."""
+    lines = []
+    best = summary.get("best_val_accuracy")
+    if best is not None and "verify.json" in verified:
+        tuned = verified["verify.json"]["test_accuracy_tuned"]
+        mean = sum(tuned) / len(tuned)
+        lines.append(f"Selection check: best validation {best:.1%} vs tuned test {mean:.1%} from verify "
+                     f"({len(tuned)} seeds): {(mean - best) * 100:+.1f} points")
+    if best is not None and "verify_folds.json" in verified:
+        tuned = verified["verify_folds.json"]["accuracy_tuned"]
+        mean = sum(tuned) / len(tuned)
+        lines.append(f"Selection check: best validation {best:.1%} vs tuned cross-subject {mean:.1%} from "
+                     f"verify --folds ({len(tuned)} folds): {(mean - best) * 100:+.1f} points")
+    if best is not None and not verified:
+        lines.append("Selection check: run `make verify` to see the tuned config's test accuracy beside its "
+                     "validation score (the best of many trials overstates it)")
+    for name, document in verified.items():
+        baselines = document.get("baselines")
+        if name == "verify.json" and baselines:
+            parts = ", ".join(f"{b['name']} {b['test_accuracy']:.1%}" for b in baselines)
+            lines.append(f"Classical baselines on the test split (verify): {parts}")
+    lines += summary.get("selection_warnings") or []
+    return lines
+
+
+def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
+    """Trial counts, epochs, the best trial beside the baselines, and the selection check; from what exists so far."""
+    from engines.progress import read_progress
+
+    experiment_dir = Path(experiment_dir)
+    summary = _read_json(experiment_dir / "summary.json")
+    progress = read_progress(experiment_dir)
+    running = "" if progress.finished else " (still running or interrupted: what the storage holds so far)"
+    lines = [f"Experiment {experiment_dir.name}: {len(progress.trials)} trials{running}, read from the {progress.source}"]
     for status in ("complete", "stopped_early", "failed", "running"):
-        count = int((trials["status"] == status).sum())
+        count = sum(t.status == status for t in progress.trials)
         if count:
             lines.append(f"  {status.replace('_', ' ')}: {count}")
-    lines.append(f"  epochs spent: {int(trials['epochs'].sum())}")
+    lines.append(f"  epochs spent: {sum(len(t.val_accuracy) for t in progress.trials)}")
     if summary.get("worker_utilisation") is not None:
         lines.append(f"  worker utilisation: {summary['worker_utilisation']:.0%} over {summary['run_wall_s']:.0f} s")
-    if not ok.empty:
-        best = ok.loc[ok["best_val_accuracy"].idxmax()]
-        params = {
-            c.removeprefix("config/"): (best[c].item() if hasattr(best[c], "item") else best[c])
-            for c in trials.columns
-            if c.startswith("config/") and best[c] is not None and not (isinstance(best[c], float) and best[c] != best[c])
-        }
-        baseline = summary.get("val_majority_baseline")
-        beside = f" (validation majority baseline {baseline:.1%})" if baseline is not None else ""
-        lines.append(f"Best trial {best['trial_id']}: val_accuracy {best['best_val_accuracy']:.1%}{beside}")
-        lines.append(f"  after {int(best['epochs'])} epochs on node {best['node_id']}; params: {params}")
-    failed = trials[trials["status"] == "failed"]
-    for _, row in failed.head(3).iterrows():
-        lines.append(f"  failed {row['trial_id']}: {row['failure_reason']}")
+    scored = [t for t in progress.trials if t.val_accuracy and t.status != "failed"]
+    if scored:
+        best = max(scored, key=lambda t: max(t.val_accuracy))
+        beside = ""
+        if summary.get("val_majority_baseline") is not None:
+            beside = f" (validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
+        lines.append(f"Best trial {best.trial_id}: val_accuracy {max(best.val_accuracy):.1%}{beside}")
+        params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.params.items() if v == v}
+        lines.append(f"  after {len(best.val_accuracy)} epochs; params: {params}")
+    if summary.get("val_baselines"):
+        parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
+        lines.append(f"Classical baselines on the same validation split: {parts}")
+    summary.setdefault("best_val_accuracy", max((max(t.val_accuracy) for t in scored), default=None))
+    lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
+    failed = [t for t in progress.trials if t.status == "failed"]
+    if failed and (experiment_dir / "trials.parquet").is_file():
+        from engines.outputs import read_trials_table
+
+        table = read_trials_table(experiment_dir)
+        for _, row in table[table["status"] == "failed"].head(3).iterrows():
+            lines.append(f"  failed {row['trial_id']}: {row['failure_reason']}")
     return "\n".join(lines)
 
 
-def _load_study(experiment_dir: Path):
+def _load_study(experiment_dir: Path, config: dict[str, Any]):
+    """The experiment's Optuna study (every method writes one when it ends; a native Optuna run's is live)."""
     import optuna
 
-    database = experiment_dir.parent / "optuna.db"
-    if not database.is_file():
-        raise InputError(f"{database}: Optuna study database not found next to the experiment")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=f"{STUDY_NAME}:{experiment_dir.name}", storage=f"sqlite:///{database.resolve()}")
-
-
-def _write_plots(study, experiment_dir: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import warnings
-
-    import optuna
-    import optuna.visualization as plotly_vis
-    import optuna.visualization.matplotlib as mpl_vis
-
-    # The matplotlib backends are marked experimental; they work, and the warning only adds noise.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    written, skipped = [], []
-    plots_dir = experiment_dir / "plots"
-    plots_dir.mkdir(exist_ok=True)
-    for name in _PLOTS:
-        stem = name.removeprefix("plot_")
-        try:
-            plotly_vis.__dict__[name](study).write_html(plots_dir / f"{stem}.html")
-            axes = mpl_vis.__dict__[name](study)
-            figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
-            figure.savefig(plots_dir / f"{stem}.png", dpi=110, bbox_inches="tight")
-            plt.close("all")
-            written += [f"{stem}.html", f"{stem}.png"]
-        except (ValueError, RuntimeError) as exc:  # e.g. importances need two finished trials
-            skipped.append(f"{stem} ({exc})")
-    for note in skipped:
-        print(f"skipped plot {note}")
-    return written
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    url = config.get("optuna_storage") or f"sqlite:///{(experiment_dir.parent / 'optuna.db').resolve()}"
+    try:
+        return optuna.load_study(study_name=f"{STUDY_NAME}:{experiment_dir.name}", storage=url)
+    except (KeyError, ValueError, ImportError):
+        return None
 
 
 def run_report(settings: Settings, experiment: str | None) -> int:
-    """Write plots and ``report.txt`` into the experiment folder and print the summary."""
+    """Write the pictures, ``plots/index.html`` and ``report.txt`` into the experiment folder; print where they are."""
+    from engines.plots import plot_anytime, plot_learning_curves, plot_parameters, write_index
+    from engines.progress import read_progress
+
     experiment_dir = find_experiment(experiment, settings.output_dir)
-    text = summary_text(experiment_dir)
-    written = _write_plots(_load_study(experiment_dir), experiment_dir)
+    text = summary_text(experiment_dir, settings.output_dir)
+    print(text, flush=True)
+    plots_dir = experiment_dir / "plots"
+    plots_dir.mkdir(exist_ok=True)
+    progress = read_progress(experiment_dir)
+    summary = _read_json(experiment_dir / "summary.json")
+    pictures, notes = [], []
+    if any(t.val_accuracy for t in progress.trials):
+        plot_learning_curves(progress, plots_dir / "learning_curves.png", baseline=summary.get("val_majority_baseline"))
+        plot_anytime(progress, plots_dir / "anytime.png")
+        pictures += ["learning_curves.png", "anytime.png"]
+    else:
+        notes.append("no trial has finished an epoch yet: no learning curves")
+    study = _load_study(experiment_dir, progress.config)
+    if study is None:
+        notes.append("parameter plots come from the experiment's Optuna study, written when the run ends")
+    else:
+        written, skipped = plot_parameters(study, plots_dir)
+        pictures += [f for f in written if f.endswith(".png")]
+        notes += [f"skipped {note}" for note in skipped]
+    index = write_index(plots_dir, f"Experiment {experiment_dir.name}", pictures, [text.splitlines()[0], *notes])
     (experiment_dir / "report.txt").write_text(text + "\n")
-    print(text)
-    print(f"Plots in {experiment_dir / 'plots'}: {', '.join(written) or 'none'}")
+    for note in notes:
+        print(note)
+    for picture in pictures:
+        print(f"  {plots_dir / picture}")
+    print(f"All pictures: {index}")
     return 0
