@@ -36,11 +36,13 @@ test-fast: $(STAMP)
 train: $(STAMP)
 	$(PYTHON) tune_cluster.py train --hparams models/best_hyperparameters.json --use-dummy-data
 
-# Default vs tuned config on the held-out test split over 3 seeds.
+# Default vs tuned config on the held-out test split over 3 seeds, beside the classical baselines;
+# VERIFY_ARGS="--folds 5" instead compares them across subjects (subject-grouped folds).
+VERIFY_ARGS ?= --seeds 3
 verify: $(STAMP)
-	$(PYTHON) tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data --seeds 3
+	$(PYTHON) tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data $(VERIFY_ARGS)
 
-# Plots and summary of the newest experiment.
+# Summary and pictures of the newest experiment (running or finished); prints where each picture is.
 report: $(STAMP)
 	$(PYTHON) tune_cluster.py report
 

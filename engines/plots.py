@@ -195,11 +195,19 @@ def plot_parameters(study: Any, plots_dir: Path) -> tuple[list[str], list[str]]:
                 axes = result.flat[0] if hasattr(result, "flat") else result
                 figure = axes.get_figure()
                 figure.set_size_inches(*size)
+                # Optuna titles its axes (centre or left); one title per picture, saying what it shows.
+                if stem in ("param_importances", "parallel_coordinate"):
+                    axes.set_title("")
+                    axes.set_title("", loc="left")
                 if stem == "param_importances":
-                    axes.set_title(f"Hyperparameter importances by {method}", fontsize=12)
-                elif stem in ("parallel_coordinate", "slice"):
-                    figure.suptitle(f"{stem.replace('_', ' ').title()}: the {len(top)} most important "
-                                    f"parameters ({', '.join(top)})", fontsize=12)
+                    axes.set_title(f"Hyperparameter importances by {method}; parameters set in every trial",
+                                   loc="left", fontsize=12)
+                elif stem == "parallel_coordinate":
+                    axes.set_title(f"Parallel coordinates of the {len(top)} most important parameters",
+                                   loc="left", fontsize=12)
+                elif stem == "slice":
+                    figure.suptitle(f"Slices: score against each of the {len(top)} most important parameters",
+                                    fontsize=12)
                 for each in figure.get_axes():
                     each.tick_params(labelsize=10)
                 figure.savefig(plots_dir / f"{stem}.png", dpi=_DPI, bbox_inches="tight")

@@ -117,6 +117,8 @@ def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
             beside = f" (validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
         lines.append(f"Best trial {best.trial_id}: val_accuracy {max(best.val_accuracy):.1%}{beside}")
         params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.params.items() if v == v}
+        # A column with gaps (inactive knobs) is read back as float: show 64, not 64.0.
+        params = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
         lines.append(f"  after {len(best.val_accuracy)} epochs; params: {params}")
     if summary.get("val_baselines"):
         parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
