@@ -32,6 +32,7 @@ class TrialProgress:
         val_accuracy: Validation accuracy after each epoch.
         epoch_end_s: Seconds from the experiment's start to the end of each epoch, where known.
         params: The trial's hyperparameters (empty where the source lacks them).
+        wall_time_s: The trial's total run time, where the trials table has it.
     """
 
     trial_id: str
@@ -39,6 +40,7 @@ class TrialProgress:
     val_accuracy: list[float]
     epoch_end_s: list[float] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float | None = None
 
 
 @dataclass
@@ -131,10 +133,9 @@ def _from_table(experiment_dir: Path) -> list[TrialProgress]:
     for _, row in read_trials_table(experiment_dir).iterrows():
         history = json.loads(row["val_accuracy_history"]) if isinstance(row["val_accuracy_history"], str) else []
         params = {c.removeprefix("config/"): row[c] for c in row.index if c.startswith("config/") and row[c] is not None}
-        trial = TrialProgress(str(row["trial_id"]), str(row["status"]), [float(v) for v in history], params=params)
-        trial.epoch_end_s = None
-        setattr(trial, "_wall_s", row.get("wall_time_s"))
-        trials.append(trial)
+        wall = row.get("wall_time_s")
+        trials.append(TrialProgress(str(row["trial_id"]), str(row["status"]), [float(v) for v in history],
+                                    params=params, wall_time_s=float(wall) if wall is not None else None))
     return trials
 
 
@@ -209,7 +210,7 @@ def read_progress(experiment_dir: Path) -> ExperimentProgress:
     if not measured:  # no timestamps: lay the trials' wall times end to end, in trial order (sequential methods)
         clock = 0.0
         for trial in trials:
-            wall = getattr(trial, "_wall_s", None)
+            wall = trial.wall_time_s
             n = len(trial.val_accuracy)
             wall = float(wall) if wall is not None and wall == wall and n else float(n)
             trial.epoch_end_s = [clock + wall * (i + 1) / n for i in range(n)] if n else []
