@@ -9,7 +9,8 @@ from typing import Any, Sequence
 from engines.layout import STUDY_NAME
 from engines.settings import Settings
 
-__all__ = ["TrialRecord", "STATUSES", "failure_reason", "finite_or_none", "summarise", "summary_lines", "exit_code"]
+__all__ = ["TrialRecord", "STATUSES", "failure_reason", "finite_or_none", "summarise", "summary_lines", "exit_code",
+           "already_finished_line"]
 
 STATUSES = ("complete", "stopped_early", "failed", "running")
 
@@ -132,3 +133,8 @@ def exit_code(summary: dict[str, Any], *, interrupted: bool) -> tuple[int, str |
     if summary["complete"] + summary["stopped_early"] == 0:
         return 1, f"error: all {summary['trials']} trials failed; first reason: {summary['first_failure']}"
     return 0, None
+
+
+def already_finished_line(name: str, trials: int, results: Any, detail: str = "") -> str:
+    """What a command that has nothing left to do prints (exit 0)."""
+    return f"Experiment '{name}' already finished ({trials} trials{detail}); nothing to resume. Results: {results}"

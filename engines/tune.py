@@ -1,6 +1,6 @@
 """``tune_cluster.py tune``: one lifecycle for every method.
 
-    backend checks -> name -> refuse or continue an existing experiment -> space -> data
+    backend checks -> name -> refuse, finish or continue an existing experiment -> space -> data
     -> (engine session) config.json -> backend.search -> summary -> outputs -> exit code
 
 Order matters for the exit-code contract: every check on the user's input runs before
@@ -51,8 +51,12 @@ def settings_for_experiment(settings: Settings, saved: Mapping[str, Any], keys: 
     return validate({k: v for k, v in merged.items() if k in DEFAULTS}, settings.given)
 
 
-def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings, ExperimentPaths, bool]:
-    """Name the experiment and decide: a new one, or one this command continues (refusals here)."""
+def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings, ExperimentPaths, bool, str | None]:
+    """Name the experiment and decide: a new one, one this command continues, or one that needs nothing more.
+
+    Returns the settings (the experiment's own where it continues), its paths, whether it
+    existed, and the line to print when it is already done. Refusals raise InputError.
+    """
     if not settings.name:
         settings = settings.replace(name=backend.default_name(settings))
     paths = experiment_paths(settings)
@@ -70,9 +74,10 @@ def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings,
             f"--name: {paths.local} exists but holds no experiment (no config.json); choose another --name "
             "(nothing was overwritten)"
         )
-    if saved is not None:
+    done = backend.already_done(settings, paths)  # before the flags are compared: a finished run just says so
+    if done is None and saved is not None:
         settings = settings_for_experiment(settings, saved, backend.same_on_resume)
-    return settings, paths, exists
+    return settings, paths, exists, done
 
 
 def run_tune(settings: Settings) -> int:
@@ -82,13 +87,12 @@ def run_tune(settings: Settings) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     backend = backend_for(settings.method)
     backend.check(settings)
-    settings, paths, continuing = _resolve_experiment(settings, backend)
-    space = get_space(overrides_path=settings.space)  # checked against the model: a bad file fails here
-    translated = backend.translate(settings, space)
-    done = backend.already_done(settings, paths)
+    settings, paths, continuing, done = _resolve_experiment(settings, backend)
     if done is not None:
         print(done)
         return 0
+    space = get_space(overrides_path=settings.space)  # checked against the model: a bad file fails here
+    translated = backend.translate(settings, space)
     data = prepare_experiment_data(settings)
     print(data.split.describe(), flush=True)
 

@@ -26,7 +26,7 @@ from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
-from engines.records import TrialRecord, failure_reason
+from engines.records import TrialRecord, already_finished_line, failure_reason
 from engines.settings import Settings
 
 __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
@@ -236,8 +236,7 @@ class KerasTunerBackend:
     def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
         summary = read_summary(paths)
         if summary and summary.get("search_complete") and int(summary.get("max_trials", 0)) >= settings.max_trials:
-            return (f"Experiment '{paths.name}' already finished ({summary['trials']} trials); nothing to resume. "
-                    f"Results: {paths.local}")
+            return already_finished_line(paths.name, summary["trials"], paths.local)
         return None
 
     session = staticmethod(no_session)

@@ -37,7 +37,7 @@ from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
-from engines.records import TrialRecord
+from engines.records import TrialRecord, already_finished_line
 from engines.settings import Settings
 
 __all__ = ["OptunaBackend", "PRUNERS", "SEARCHER", "build_pruner", "study_records", "count_finished"]
@@ -287,8 +287,7 @@ class OptunaBackend:
                              f"{settings.optuna_storage or paths.optuna_db}")
         done = count_finished(optuna.load_study(study_name=paths.study_name, storage=url))
         if done >= settings.max_trials:
-            return (f"Experiment '{paths.name}' already finished ({done} trials, --max-trials {settings.max_trials}); "
-                    f"nothing to resume. Results: {paths.local}")
+            return already_finished_line(paths.name, done, paths.local, f", --max-trials {settings.max_trials}")
         return None
 
     session = staticmethod(no_session)

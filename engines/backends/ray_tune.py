@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator, Mapping
 from eeg.errors import InputError
 from engines.backends.base import Run, SearchOutcome
 from engines.backends.ray_search import METRIC, MODE, build_scheduler, build_search, check_pairing
-from engines.layout import STUDY_NAME, ExperimentPaths, timestamped_name
-from engines.records import TrialRecord, failure_reason, finite_or_none
+from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
+from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trial_statuses"]
@@ -131,17 +131,15 @@ class RayTuneBackend:
                             defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test)
 
     def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
-        from engines.layout import read_summary
-
-        summary = read_summary(paths) if settings.resume else None
+        if not settings.resume:
+            return None  # an existing experiment was refused already
+        summary = read_summary(paths)
         if summary and summary.get("finished"):
-            return (f"Experiment '{paths.name}' already finished ({summary['trials']} trials); nothing to resume. "
-                    f"Results: {paths.local}")
-        if settings.resume:
-            from ray import tune
+            return already_finished_line(paths.name, summary["trials"], paths.local)
+        from ray import tune
 
-            if not tune.Tuner.can_restore(paths.ray):
-                raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.ray}")
+        if not tune.Tuner.can_restore(paths.ray):
+            raise InputError(f"--resume: no experiment named '{paths.name}' to resume at {paths.ray}")
         return None
 
     @contextlib.contextmanager

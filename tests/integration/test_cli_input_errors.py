@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--resume"], "--resume needs --name"),
         (["--cpus-per-trial", "0"], "--cpus-per-trial must be > 0"),
         (["--max-failures", "-1"], "--max-failures must be a whole number >= 0, got -1"),
+        (["--cpus-per-trial", "nan"], "--cpus-per-trial must be > 0 (a finite number), got nan"),
+        (["--gpus-per-trial", "inf"], "--gpus-per-trial must be >= 0 (a finite number), got inf"),
+        (["--optuna-storage", "sqlite:///x.db"], "--optuna-storage is for --method optuna"),
+        (["--method", "optuna", "--optuna-storage", "nonsense://nowhere"], "--optuna-storage: cannot open Optuna storage"),
+        (["--method", "optuna", "--scheduler", "bohb"], "--scheduler picks Optuna's pruner"),
+        (["--method", "keras-tuner", "--name", "a/b"], "--name must be a plain folder name"),
     ],
 )
 def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, capsys, flags, expected):
