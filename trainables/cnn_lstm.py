@@ -76,6 +76,9 @@ def train_cnn_lstm(
         decode: maps a searcher's encoded sample to model hparams.
     """
     entered = time.perf_counter()
+    from eeg.training import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # no oneDNN/absl start-up lines in every trial's log
     import keras  # noqa: F401 - timed on purpose: this is the start-up cost actor reuse saves
     import ray
 

@@ -242,6 +242,9 @@ class KerasTunerBackend:
     session = staticmethod(no_session)
 
     def search(self, run: Run) -> SearchOutcome:
+        from eeg.training import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         import keras
 
         settings, paths = run.settings, run.paths

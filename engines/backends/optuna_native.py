@@ -294,6 +294,10 @@ class OptunaBackend:
 
     def search(self, run: Run) -> SearchOutcome:
         import optuna
+
+        from eeg.training import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         from tensorflow.errors import ResourceExhaustedError
 
         settings, paths = run.settings, run.paths
