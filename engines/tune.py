@@ -104,10 +104,12 @@ def run_tune(settings: Settings) -> int:
             if not paths.config_file.is_file():
                 write_json_atomic(paths.config_file, {**settings.as_dict(), "data_description": data.description})
         outcome = backend.search(run)
-    summary = summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s, utilisation=outcome.utilisation,
-                        finished=outcome.finished)
-    summary.update(outcome.summary_extra)
     with locked(paths):  # parallel workers take turns rewriting the guide's study and the shared files
+        if outcome.recollect is not None:
+            outcome = outcome.recollect()
+        summary = summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s,
+                            utilisation=outcome.utilisation, finished=outcome.finished)
+        summary.update(outcome.summary_extra)
         written = write_experiment_outputs(outcome.records, summary, settings, paths, space, data,
                                            study_names=outcome.study_names, metadata=outcome.metadata)
     print("\n".join(summary_lines(written.summary, best_file=written.best_file, trials_table=written.trials_table,

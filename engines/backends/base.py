@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Iterator, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from engines.layout import ExperimentPaths
 from engines.records import TrialRecord
@@ -47,6 +47,9 @@ class SearchOutcome:
     interrupted: bool = False  # Ctrl-C cut trials short and the engine returned: exit 130, resumable
     stopped: BaseException | None = None  # raised again once the outputs are written (Ctrl-C: exit 130)
     fatal: str | None = None  # the engine gave up on the search: print this line, exit 1
+    # Reads the outcome again; the lifecycle calls it under the experiment lock right before writing, where
+    # other processes (parallel workers) add trials to the same experiment.
+    recollect: Callable[[], "SearchOutcome"] | None = None
 
 
 class Backend(Protocol):

@@ -25,6 +25,7 @@ None stops a trial before ``--grace-period`` epochs (Hyperband's smallest rung e
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -348,6 +349,13 @@ class OptunaBackend:
         except BaseException as error:  # still write what finished, then let it through
             stopped = error
         run_wall_s = time.perf_counter() - started
+        return self._outcome(study, run, worker, objective.busy_s, run_wall_s, stopped)
+
+    def _outcome(self, study: Any, run: Run, worker: int, busy_s: float, run_wall_s: float,
+                 stopped: BaseException | None) -> SearchOutcome:
+        """The study as it stands now; read again under the experiment lock just before the outputs are written,
+        so a worker that finishes earlier never overwrites what a later one wrote with older trials."""
+        settings, paths = run.settings, run.paths
         records = study_records(study, settings.max_epochs)
         others_running = sum(r.status == "running" for r in records)
         mine = sum(t.user_attrs.get("worker") == worker for t in study.get_trials(deepcopy=False))
@@ -362,7 +370,7 @@ class OptunaBackend:
             records=records,
             run_wall_s=run_wall_s,
             # One process runs its trials one after another: utilisation is the share of time spent inside them.
-            utilisation=objective.busy_s / run_wall_s if run_wall_s > 0 else None,
+            utilisation=busy_s / run_wall_s if run_wall_s > 0 else None,
             finished=stopped is None and not others_running and (enough or settings.time_budget_s is not None),
             metadata={"method": "optuna", "searcher": SEARCHER, "scheduler": PRUNERS[settings.scheduler],
                       "study": paths.study_name},
@@ -372,7 +380,7 @@ class OptunaBackend:
             summary_extra={"study": paths.study_name, "workers": workers, "worker": worker,
                            "trials_by_this_worker": mine},
             stopped=stopped,
-            interrupted=False,
+            recollect=functools.partial(self._outcome, study, run, worker, busy_s, run_wall_s, stopped),
         )
 
     @staticmethod
