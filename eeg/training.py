@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+# (id of the model, the epoch it reached, seed) after the last train_model call in this process.
+_continued: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,12 @@ def train_model(
         hparams: Overrides of :data:`eeg.model.DEFAULT_HPARAMS`; ``batch_size`` is used here.
         data: Prepared arrays; the test arrays are never read.
         epochs: Index of the last epoch to run (Keras semantics: runs ``epochs - initial_epoch``).
-        seed: Seeds Python, NumPy and TensorFlow. It is offset by ``initial_epoch`` so a
-            trainable that calls this once per epoch gets a fresh, reproducible shuffle each epoch.
+        seed: Seeds Python, NumPy and TensorFlow with ``seed + initial_epoch`` when a model starts
+            or resumes. A call that continues the model the previous call in this process left
+            at ``initial_epoch`` (a trainable calling this once per epoch) keeps the random
+            stream going instead: reseeding TensorFlow makes it retrace the train step, which
+            cost 0.6-1.5 s an epoch (``benchmarks/bench_throughput.py``). The shuffles are the
+            same for the same seed and the same epoch the model (re)started from.
         callbacks: Extra Keras callbacks.
         early_stopping_patience: If set, stop when ``val_accuracy`` has not improved for this many
             epochs and restore the best weights. Accuracy, not loss: it is what tuning selects on, and
@@ -167,7 +173,9 @@ def train_model(
     hp = resolve_hparams(hparams)
     if int(epochs) <= int(initial_epoch):
         raise InputError(f"train_model: epochs must be > initial_epoch, got {epochs=}, {initial_epoch=}")
-    keras.utils.set_random_seed(int(seed) + int(initial_epoch))
+    global _continued
+    if model is None or _continued != (id(model), int(initial_epoch), int(seed)):
+        keras.utils.set_random_seed(int(seed) + int(initial_epoch))
     if model is None:
         model = build_model(hp, data.input_shape, data.n_classes)
     all_callbacks = list(callbacks)
@@ -192,6 +200,7 @@ def train_model(
         verbose=verbose,
     )
     history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
+    _continued = (id(model), int(initial_epoch) + len(history.get("loss", [])), int(seed))
     return model, history
 
 
