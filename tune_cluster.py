@@ -78,7 +78,9 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
                            help="start a fresh worker per trial (pays the TensorFlow import every time)")
     resources.add_argument("--max-failures", type=int, help=f"retries of a crashed trial from its checkpoint {default('max_failures')}")
     resources.add_argument("--no-checkpoint", dest="checkpoint", action="store_false", default=None,
-                           help="no per-epoch checkpoints (faster on slow storage; no pausing, no resume of a trial)")
+                           help="no checkpoints (faster on slow storage; no pausing, no resume of a trial)")
+    resources.add_argument("--checkpoint-every", type=int, help="checkpoint a trial every N epochs and at its last "
+                           f"{default('checkpoint_every')}; a crash loses at most N-1 epochs (hyperband/bohb: every epoch)")
     output = tune.add_argument_group("experiment")
     output.add_argument("--storage", help="experiment storage: a local or NFS path, or s3://bucket/prefix")
     output.add_argument("--optuna-storage", help="--method optuna: an Optuna RDB URL (e.g. postgresql://...) that "

@@ -66,7 +66,10 @@ DEFAULTS: dict[str, Any] = {
     "memory_per_trial": None,  # e.g. "2G": Ray schedules no more trials on a node than fit
     "reuse_actors": True,
     "max_failures": 0,  # retries of a crashed trial from its last checkpoint
-    "checkpoint": True,  # per-epoch checkpoints (HyperBand pauses trials and needs them)
+    "checkpoint": True,  # checkpoints (HyperBand pauses trials and needs them)
+    # Every N epochs (and the last): saving every epoch cost ~6% of a trial's throughput (BENCHMARKS.md);
+    # a crash loses at most N-1 epochs of each running trial. HyperBand and BOHB checkpoint every epoch.
+    "checkpoint_every": 2,
     # -- output ------------------------------------------------------------------
     "output_dir": "models",
     "storage": None,  # default <output_dir>/tuning; NFS path or s3://bucket/prefix on a cluster
@@ -82,7 +85,7 @@ _NUMBER = (int, float)
 _TYPES: dict[str, tuple[type, ...]] = {
     **{k: (bool,) for k in ("use_dummy_data", "reuse_actors", "checkpoint", "resume", "smoke_test")},
     **{k: (int,) for k in ("split_seed", "max_trials", "max_epochs", "grace_period", "seed", "max_failures",
-                           "verbose", "max_concurrent")},
+                           "verbose", "max_concurrent", "checkpoint_every")},
     **{k: _NUMBER for k in ("cpus_per_trial", "gpus_per_trial")},
     **{k: (str, *_NUMBER) for k in ("time_budget", "memory_per_trial")},
 }
@@ -120,6 +123,7 @@ class Settings:
     reuse_actors: bool
     max_failures: int
     checkpoint: bool
+    checkpoint_every: int
     output_dir: str
     storage: str | None
     optuna_storage: str | None
@@ -271,7 +275,7 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     _one_of(checked, "method", METHODS)
     _one_of(checked, "split", SPLITS)
     _one_of(checked, "dataset", DATASET_KINDS)
-    for key in ("max_trials", "max_epochs", "grace_period"):
+    for key in ("max_trials", "max_epochs", "grace_period", "checkpoint_every"):
         checked[key] = _whole(checked, key, 1)
     for key in ("seed", "split_seed", "max_failures"):
         checked[key] = _whole(checked, key, 0)

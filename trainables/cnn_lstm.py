@@ -1,8 +1,10 @@
 """The Ray Tune function trainable for the CNN+LSTM emotion model.
 
-One ``ray.tune.report`` per epoch with a checkpoint (the ``.keras`` file holds the
-weights and the optimizer state; ``state.json`` the epoch), so ASHA/HyperBand can stop
-or pause a trial at any epoch and a restored trial continues at the next epoch.
+One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs and
+at the last (the ``.keras`` file holds the weights and the optimizer state; ``state.json``
+the epoch), so ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial
+continues after its last checkpoint. Saving the ``.keras`` file every epoch cost about 6%
+of the trial's throughput (BENCHMARKS.md), hence the setting.
 TensorFlow is imported inside the trainable, not at module level: the driver never
 pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
 """
@@ -62,6 +64,7 @@ def train_cnn_lstm(
     seed: int = 0,
     cpus_per_trial: float = 1.0,
     checkpoint: bool = True,
+    checkpoint_every: int = 1,
     decode: Callable[[Mapping[str, Any]], dict] | None = None,
 ) -> None:
     """Train one hyperparameter config epoch by epoch, reporting to Ray Tune.
@@ -72,7 +75,8 @@ def train_cnn_lstm(
         max_epochs: the most epochs a trial may run; the scheduler may stop it sooner.
         seed: weight initialisation and shuffling seed, the same for every trial.
         cpus_per_trial: sets TensorFlow's thread pools.
-        checkpoint: report a checkpoint every epoch (needed to pause, resume and restore).
+        checkpoint: report checkpoints (needed to pause, resume and restore).
+        checkpoint_every: checkpoint every N epochs and at ``max_epochs``; a crash redoes at most N-1.
         decode: maps a searcher's encoded sample to model hparams.
     """
     entered = time.perf_counter()
@@ -100,7 +104,7 @@ def train_cnn_lstm(
     baseline = majority_baseline(data.y_train, data.y_val)
     setup_s = time.perf_counter() - entered
     for epoch in range(last_epoch + 1, max_epochs + 1):
-        # One epoch per call; train_model seeds each epoch so a restored trial replays the same shuffles.
+        # One epoch per call; train_model seeds where the model starts or resumes, not every epoch (a retrace).
         model, history = train_model(hparams, data, epochs=epoch, initial_epoch=epoch - 1, model=model, seed=seed)
         last = {name: values[-1] for name, values in history.items()}
         check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
@@ -116,7 +120,7 @@ def train_cnn_lstm(
             "setup_s": setup_s,
             "tf_import_s": tf_import_s,
         }
-        if checkpoint:
+        if checkpoint and (epoch % checkpoint_every == 0 or epoch == max_epochs):
             _report_with_checkpoint(metrics, model, epoch)
         else:
             tune.report(metrics)

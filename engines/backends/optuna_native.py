@@ -50,7 +50,7 @@ _INTERRUPTED = "interrupted: the process running this trial stopped before it fi
 HEARTBEAT_S, HEARTBEAT_GRACE_S = 15, 120
 # Settings only the Ray engine reads; a non-default value earns a note, not an error.
 _RAY_ONLY = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-             "reuse_actors", "max_failures", "searcher", "tuning_algorithm")
+             "reuse_actors", "max_failures", "searcher", "tuning_algorithm", "checkpoint_every")
 
 
 def build_pruner(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:
@@ -216,7 +216,7 @@ class _Objective:
         trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
         best = -math.inf
         for epoch in range(1, self.max_epochs + 1):
-            # One epoch per call, seeded per epoch: the same shuffles as the Ray trainable.
+            # One epoch per call, seeded as the Ray trainable seeds: the same shuffles.
             model, history = train_model(hparams, self.data, epochs=epoch, initial_epoch=epoch - 1, model=model,
                                          seed=self.seed)
             last = {name: values[-1] for name, values in history.items()}

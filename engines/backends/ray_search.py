@@ -24,6 +24,7 @@ __all__ = [
     "build_search",
     "build_scheduler",
     "RaySearch",
+    "PAUSING_SCHEDULERS",
 ]
 
 METRIC, MODE = "val_accuracy", "max"
@@ -34,6 +35,7 @@ _PAUSING_SCHEDULERS = {
     "hyperband": "HyperBand pauses trials between brackets",
     "bohb": "HyperBandForBOHB pauses trials between brackets",
 }
+PAUSING_SCHEDULERS = tuple(_PAUSING_SCHEDULERS)
 
 
 @dataclass

@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterator, Mapping
 
 from eeg.errors import InputError
 from engines.backends.base import Run, SearchOutcome
-from engines.backends.ray_search import METRIC, MODE, build_scheduler, build_search, check_pairing
+from engines.backends.ray_search import (
+    METRIC, MODE, PAUSING_SCHEDULERS, build_scheduler, build_search, check_pairing,
+)
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
@@ -230,6 +232,8 @@ class RayTuneBackend:
             seed=run.settings.seed,
             cpus_per_trial=run.settings.cpus_per_trial,
             checkpoint=run.settings.checkpoint,
+            # A paused trial resumes from its last checkpoint: the pausing schedulers need one every epoch.
+            checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
             decode=decode,
         )
 

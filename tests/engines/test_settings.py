@@ -58,3 +58,10 @@ def test_resume_refuses_a_flag_that_would_change_the_experiment():
     settings = load_settings({"resume": True, "name": "e1", "searcher": "hyperopt"})
     with pytest.raises(InputError, match="was run with --searcher 'bayesopt', got 'hyperopt'"):
         settings_for_experiment(settings, saved, RAY_KEYS)
+
+
+def test_checkpoint_every_defaults_to_two_epochs_and_refuses_less_than_one():
+    assert load_settings({}).checkpoint_every == 2
+    assert load_settings({"checkpoint_every": 1}).checkpoint_every == 1
+    with pytest.raises(InputError, match="--checkpoint-every must be a whole number >= 1, got 0"):
+        load_settings({"checkpoint_every": 0})
