@@ -7,7 +7,6 @@ beside the majority-class baseline and chance of the same split.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -133,17 +132,9 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
 
 def paired_improvement(before: list[float], after: list[float]) -> tuple[float, tuple[float, float] | None]:
     """Mean paired difference (after - before) and its 95% t-interval over seeds (None for one seed)."""
-    from scipy import stats
+    from engines.comparison import mean_interval
 
-    diffs = [a - b for a, b in zip(after, before)]
-    mean = statistics.fmean(diffs)
-    if len(diffs) < 2:
-        return mean, None
-    sem = statistics.stdev(diffs) / math.sqrt(len(diffs))
-    if sem == 0:
-        return mean, (mean, mean)
-    low, high = stats.t.interval(0.95, len(diffs) - 1, loc=mean, scale=sem)
-    return mean, (float(low), float(high))
+    return mean_interval([a - b for a, b in zip(after, before)])
 
 
 def run_verify(
