@@ -15,9 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+# Not --smoke-test: its tiny trials (~0.3 s) finish before a driver under load acts on the interrupt.
+TRIALS, EPOCHS = 4, 3
+
+
 def _tune(output_dir: Path, *extra: str) -> list[str]:
     return [
-        sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--max-trials", "3",
+        sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--max-trials", str(TRIALS),
+        "--max-epochs", str(EPOCHS), "--grace-period", "1",
         "--max-concurrent", "1", "--scheduler", "fifo", "--name", "interrupted", "--output-dir", str(output_dir),
         "--verbose", "0", *extra,
     ]
@@ -37,8 +42,8 @@ def test_an_interrupted_experiment_resumes_to_the_requested_trials_without_rerun
     process = subprocess.Popen(_tune(tmp_path), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 240
     try:
-        # Interrupt once the first trial has finished (2 epochs) and the second has started.
-        while time.time() < deadline and not (len(_iterations(folder)) >= 2 and 2 in _iterations(folder).values()):
+        # Interrupt once the first trial has finished (all its epochs) and the second has started.
+        while time.time() < deadline and not (len(_iterations(folder)) >= 2 and EPOCHS in _iterations(folder).values()):
             assert process.poll() is None, process.stdout.read()
             time.sleep(0.5)
         process.send_signal(signal.SIGINT)  # what Ctrl-C or a scheduler's preemption sends
@@ -48,7 +53,7 @@ def test_an_interrupted_experiment_resumes_to_the_requested_trials_without_rerun
             process.kill()
     assert process.returncode == 130, process.stdout.read()  # interrupted, resumable: not "all trials failed"
     before = _iterations(folder)
-    finished_before = {name for name, n in before.items() if n == 2}
+    finished_before = {name for name, n in before.items() if n == EPOCHS}
     assert finished_before, before
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
     assert not summary.get("finished", False)
@@ -60,11 +65,11 @@ def test_an_interrupted_experiment_resumes_to_the_requested_trials_without_rerun
     resumed = subprocess.run(_tune(tmp_path, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     after = _iterations(folder)
-    assert len(after) == 3 and all(n == 2 for n in after.values()), after
+    assert len(after) == TRIALS and all(n == EPOCHS for n in after.values()), after
     for name in finished_before:
         assert after[name] == before[name]  # not rerun: no new epochs reported
     trials = pd.read_parquet(folder / "trials.parquet")
-    assert len(trials) == 3 and set(trials["status"]) == {"complete"}
+    assert len(trials) == TRIALS and set(trials["status"]) == {"complete"}
     assert json.loads((folder / "summary.json").read_text())["finished"] is True
 
     again = subprocess.run(_tune(tmp_path, "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=120)
