@@ -3,8 +3,8 @@
 One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs and
 at the last (the ``.keras`` file holds the weights and the optimizer state; ``state.json``
 the epoch), so ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial
-continues after its last checkpoint. Saving the ``.keras`` file every epoch cost about 6%
-of the trial's throughput (BENCHMARKS.md), hence the setting.
+continues after its last checkpoint. Saving the ``.keras`` file every epoch cost about 15%
+of the trial's throughput on the benchmark's task (BENCHMARKS.md), hence the setting.
 TensorFlow is imported inside the trainable, not at module level: the driver never
 pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
 """
