@@ -1,10 +1,10 @@
 """The Ray Tune function trainable for the CNN+LSTM emotion model.
 
-One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs and
-at the last (the ``.keras`` file holds the weights and the optimizer state; ``state.json``
-the epoch), so ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial
-continues after its last checkpoint. Saving the ``.keras`` file every epoch cost about 15%
-of the trial's throughput on the benchmark's task (BENCHMARKS.md), hence the setting.
+One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs (the
+``.keras`` file holds the weights and the optimizer state; ``state.json`` the epoch), so
+ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial continues after
+its last checkpoint. A checkpoint every epoch cost about 20% of the trial's throughput on
+the benchmark's task (BENCHMARKS.md), hence the setting. A finished trial needs none.
 TensorFlow is imported inside the trainable, not at module level: the driver never
 pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
 """
@@ -76,7 +76,7 @@ def train_cnn_lstm(
         seed: weight initialisation and shuffling seed, the same for every trial.
         cpus_per_trial: sets TensorFlow's thread pools.
         checkpoint: report checkpoints (needed to pause, resume and restore).
-        checkpoint_every: checkpoint every N epochs and at ``max_epochs``; a crash redoes at most N-1.
+        checkpoint_every: checkpoint every N epochs; a crash redoes at most N-1.
         decode: maps a searcher's encoded sample to model hparams.
     """
     entered = time.perf_counter()
@@ -119,7 +119,7 @@ def train_cnn_lstm(
             check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
             metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
                        "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
-            if checkpoint and (epoch % checkpoint_every == 0 or epoch == max_epochs):
+            if checkpoint and epoch % checkpoint_every == 0:
                 _report_with_checkpoint(metrics, self.model, epoch)
             else:
                 tune.report(metrics)
