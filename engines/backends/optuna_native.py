@@ -25,6 +25,7 @@ None stops a trial before ``--grace-period`` epochs (Hyperband's smallest rung e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -236,14 +237,28 @@ def _study_url(settings: Settings, paths: ExperimentPaths) -> str:
     return settings.optuna_storage or paths.optuna_url
 
 
-def _study_exists(url: str, study_name: str) -> bool:
+def _storage(url: str, paths: ExperimentPaths) -> Any:
+    """The study's RDB storage. Opening one creates its tables when they are missing, so parallel workers
+    open it under the experiment lock: two creating the same SQLite schema at once collide."""
+    import optuna
+
+    # --optuna-storage is a database server, which serialises this itself (and no local folder is made for it).
+    with locked(paths) if url == paths.optuna_url else contextlib.nullcontext():
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=HEARTBEAT_S, grace_period=HEARTBEAT_GRACE_S,
+            # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
+            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
+        )
+
+
+def _study_exists(url: str, paths: ExperimentPaths) -> bool:
     import optuna
 
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return False  # asking would create the database: nothing is written before the input is known good
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return study_name in optuna.get_all_study_names(storage=url)
+        return paths.study_name in optuna.get_all_study_names(storage=_storage(url, paths))
     except Exception as error:  # noqa: BLE001 - an unreachable or malformed URL is the user's input
         raise InputError(f"--optuna-storage: cannot open Optuna storage {url!r} ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
@@ -270,7 +285,7 @@ class OptunaBackend:
         return fingerprinted_name(settings, "optuna-native", settings.scheduler)
 
     def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
-        return _study_exists(_study_url(settings, paths), paths.study_name)
+        return _study_exists(_study_url(settings, paths), paths)
 
     def translate(self, settings: Settings, space: Any) -> None:
         from search_spaces.translate_optuna import optuna_distributions
@@ -283,10 +298,10 @@ class OptunaBackend:
         import optuna
 
         url = _study_url(settings, paths)
-        if not _study_exists(url, paths.study_name):
+        if not _study_exists(url, paths):
             raise InputError(f"--resume: experiment '{paths.name}' has no Optuna study '{paths.study_name}' in "
                              f"{settings.optuna_storage or paths.optuna_db}")
-        done = count_finished(optuna.load_study(study_name=paths.study_name, storage=url))
+        done = count_finished(optuna.load_study(study_name=paths.study_name, storage=_storage(url, paths)))
         if done >= settings.max_trials:
             return already_finished_line(paths.name, done, paths.local, f", --max-trials {settings.max_trials}")
         return None
@@ -304,11 +319,7 @@ class OptunaBackend:
         settings, paths = run.settings, run.paths
         self._quiet(settings)
         url = _study_url(settings, paths)
-        storage = optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_S, grace_period=HEARTBEAT_GRACE_S,
-            # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
-            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
-        )
+        storage = _storage(url, paths)
         with locked(paths):  # workers on this machine take turns creating the study and taking a number
             study = optuna.create_study(study_name=paths.study_name, storage=storage, direction="maximize",
                                         load_if_exists=True)
