@@ -168,7 +168,7 @@ def main() -> int:
     add_common_args(parser)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, default=4)
-    parser.add_argument("--budget", type=int, default=20, help="epochs all trials of one run may spend together")
+    parser.add_argument("--budget", type=int, default=16, help="epochs all trials of one run may spend together")
     parser.add_argument("--methods", default=",".join(m.key for m in METHODS))
     parser.add_argument("--work", help="folder for the experiments (default: a temporary one)")
     args = parser.parse_args()

@@ -57,7 +57,7 @@ def machine() -> dict[str, Any]:
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cpus": os.cpu_count(), "memory_gib": round(memory_gib, 1), "platform": platform.platform(),
             "python": platform.python_version(), "versions": versions,
-            "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
+            "load_average_when_written": [round(v, 2) for v in os.getloadavg()]}
 
 
 def merge_result(out_dir: str | Path, key: str, figures: Any, command: Sequence[str] | None = None) -> Path:
