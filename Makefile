@@ -6,7 +6,7 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report bench install clean down
+.PHONY: tune test test-fast train verify report bench bench-quick install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -46,9 +46,15 @@ verify: $(STAMP)
 report: $(STAMP)
 	$(PYTHON) tune_cluster.py report
 
-# Measurements behind BENCHMARKS.md.
+# Measurements behind BENCHMARKS.md: every benchmark at full size into benchmarks/results.json and
+# benchmarks/plots/ (about an hour on 2 CPUs); BENCH_ARGS="--only throughput,memory" runs some of them.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PYTHON) benchmarks/run_all.py
+	$(PYTHON) benchmarks/run_all.py $(BENCH_ARGS)
+
+# The same scripts with small numbers into benchmarks/quick/ (minutes; CI runs it so the scripts cannot rot).
+bench-quick: $(STAMP)
+	$(PYTHON) benchmarks/run_all.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf .pytest_cache build *.egg-info

@@ -1,10 +1,10 @@
 """The Ray Tune function trainable for the CNN+LSTM emotion model.
 
-One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs and
-at the last (the ``.keras`` file holds the weights and the optimizer state; ``state.json``
-the epoch), so ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial
-continues after its last checkpoint. Saving the ``.keras`` file every epoch cost about 6%
-of the trial's throughput (BENCHMARKS.md), hence the setting.
+One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs (the
+``.keras`` file holds the weights and the optimizer state; ``state.json`` the epoch), so
+ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial continues after
+its last checkpoint. A checkpoint every epoch cost about 20% of the trial's throughput on
+the benchmark's task (BENCHMARKS.md), hence the setting. A finished trial needs none.
 TensorFlow is imported inside the trainable, not at module level: the driver never
 pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
 """
@@ -67,7 +67,7 @@ def train_cnn_lstm(
     checkpoint_every: int = 1,
     decode: Callable[[Mapping[str, Any]], dict] | None = None,
 ) -> None:
-    """Train one hyperparameter config epoch by epoch, reporting to Ray Tune.
+    """Train one hyperparameter config in one ``fit``, reporting to Ray Tune after every epoch.
 
     Args:
         config: the searcher's sample (raw floats for BayesOpt; ``decode`` maps them back).
@@ -76,7 +76,7 @@ def train_cnn_lstm(
         seed: weight initialisation and shuffling seed, the same for every trial.
         cpus_per_trial: sets TensorFlow's thread pools.
         checkpoint: report checkpoints (needed to pause, resume and restore).
-        checkpoint_every: checkpoint every N epochs and at ``max_epochs``; a crash redoes at most N-1.
+        checkpoint_every: checkpoint every N epochs; a crash redoes at most N-1.
         decode: maps a searcher's encoded sample to model hparams.
     """
     entered = time.perf_counter()
@@ -103,24 +103,28 @@ def train_cnn_lstm(
     hostname = socket.gethostname()
     baseline = majority_baseline(data.y_train, data.y_val)
     setup_s = time.perf_counter() - entered
-    for epoch in range(last_epoch + 1, max_epochs + 1):
-        # One epoch per call; train_model seeds where the model starts or resumes, not every epoch (a retrace).
-        model, history = train_model(hparams, data, epochs=epoch, initial_epoch=epoch - 1, model=model, seed=seed)
-        last = {name: values[-1] for name, values in history.items()}
-        check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
-        metrics = {
-            "val_accuracy": last["val_accuracy"],
-            "val_loss": last["val_loss"],
-            "accuracy": last["accuracy"],
-            "loss": last["loss"],
-            "epoch": epoch,
-            "val_majority_baseline": baseline,
-            "node_id": node_id,
-            "hostname": hostname,
-            "setup_s": setup_s,
-            "tf_import_s": tf_import_s,
-        }
-        if checkpoint and (epoch % checkpoint_every == 0 or epoch == max_epochs):
-            _report_with_checkpoint(metrics, model, epoch)
-        else:
-            tune.report(metrics)
+    fixed = {"val_majority_baseline": baseline, "node_id": node_id, "hostname": hostname, "setup_s": setup_s,
+             "tf_import_s": tf_import_s}
+
+    class _ReportEachEpoch(keras.callbacks.Callback):
+        """Report (and checkpoint) at each epoch's end from inside one ``fit``.
+
+        A ``fit`` call per epoch paid Keras's set-up every epoch: ~0.35 s of a 0.8 s epoch
+        (``benchmarks/bench_throughput.py``). Ray's own Keras callbacks report the same way.
+        """
+
+        def on_epoch_end(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
+            epoch = epoch_index + 1
+            last = {name: float(value) for name, value in (logs or {}).items()}
+            check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
+            metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
+                       "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
+            if checkpoint and epoch % checkpoint_every == 0:
+                _report_with_checkpoint(metrics, self.model, epoch)
+            else:
+                tune.report(metrics)
+
+    if last_epoch < max_epochs:
+        # A trial the scheduler stops ends inside one of these reports, as it did in a per-epoch loop.
+        train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch, model=model, seed=seed,
+                    callbacks=[_ReportEachEpoch()])

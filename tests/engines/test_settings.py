@@ -60,8 +60,8 @@ def test_resume_refuses_a_flag_that_would_change_the_experiment():
         settings_for_experiment(settings, saved, RAY_KEYS)
 
 
-def test_checkpoint_every_defaults_to_two_epochs_and_refuses_less_than_one():
-    assert load_settings({}).checkpoint_every == 2
+def test_checkpoint_every_defaults_to_ten_epochs_and_refuses_less_than_one():
+    assert load_settings({}).checkpoint_every == 10
     assert load_settings({"checkpoint_every": 1}).checkpoint_every == 1
     with pytest.raises(InputError, match="--checkpoint-every must be a whole number >= 1, got 0"):
         load_settings({"checkpoint_every": 0})
