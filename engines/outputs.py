@@ -84,11 +84,17 @@ def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[
     return {"hyperparameters": dict(hparams), "metadata": meta}
 
 
-def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any]) -> Path:
-    """``<output_dir>/best_hyperparameters.json`` (what users open) plus a copy kept with the experiment."""
+def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any],
+                               *, finished: bool = True) -> Path:
+    """The experiment's own ``best_hyperparameters.json``, and ``<output_dir>/best_hyperparameters.json`` (what
+    users open and ``train`` reads) only when the experiment finished: an interrupted search's best so far never
+    replaces a finished one's. Returns the file the user should open."""
     target = Path(output_dir) / "best_hyperparameters.json"
     if experiment_dir is not None:
-        write_json_atomic(Path(experiment_dir) / "best_hyperparameters.json", document)
+        own = Path(experiment_dir) / "best_hyperparameters.json"
+        write_json_atomic(own, document)
+        if not finished:
+            return own
     write_json_atomic(target, document)
     return target
 
@@ -96,8 +102,9 @@ def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, do
 def _table_rows(records: Sequence[TrialRecord]) -> list[dict[str, Any]]:
     rows = []
     for record in records:
-        row = {k: v for k, v in asdict(record).items() if k not in ("params", "val_accuracy_history")}
+        row = {k: v for k, v in asdict(record).items() if k not in ("params", "val_accuracy_history", "nodes")}
         row["val_accuracy_history"] = json.dumps(record.val_accuracy_history)
+        row["nodes"] = json.dumps(record.nodes or ([record.node_id] if record.node_id else []))
         row.update({f"config/{k}": v for k, v in sorted(record.params.items())})
         rows.append(row)
     return rows
@@ -133,7 +140,8 @@ def _fits(distribution: Any, value: Any) -> bool:
         return False
 
 
-_OPTUNA_STATE = {"complete": "COMPLETE", "stopped_early": "COMPLETE", "failed": "FAIL", "running": "FAIL"}
+_OPTUNA_STATE = {"complete": "COMPLETE", "stopped_early": "COMPLETE", "failed": "FAIL", "diverged": "FAIL",
+                 "running": "FAIL"}
 
 
 def write_optuna_study(
@@ -280,9 +288,11 @@ def write_experiment_outputs(
                 "split": settings.split,
                 "split_seed": settings.split_seed,
                 "experiment": str(paths.local),
+                "experiment_name": paths.name,
+                "experiment_finished": bool(summary["finished"]),
                 **{k: v for k, v in metadata.items() if k not in ("method", "searcher", "scheduler")},
             },
         )
-        best_file = write_best_hyperparameters(paths.output_dir, paths.local, document)
+        best_file = write_best_hyperparameters(paths.output_dir, paths.local, document, finished=summary["finished"])
     write_json_atomic(paths.summary_file, summary)
     return ExperimentOutputs(summary=summary, best_file=best_file, trials_table=parquet)

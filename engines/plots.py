@@ -32,11 +32,12 @@ _STYLE = {  # status -> how a trial's curve is drawn
     "stopped_early": {"linestyle": "--", "linewidth": 1.0, "alpha": 0.55, "color": "0.45"},
     "running": {"linestyle": ":", "linewidth": 1.6, "alpha": 0.9, "color": "tab:cyan"},
     "failed": {"linestyle": ":", "linewidth": 1.0, "alpha": 0.8, "color": "tab:red"},
+    "diverged": {"linestyle": "-.", "linewidth": 1.0, "alpha": 0.8, "color": "darkred"},
 }
 # Trials that ran to the end; no orange (the rungs), red (baseline, failures), grey (stopped) or cyan (running).
 _FINISHED_COLOURS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "navy", "teal")
 _LABEL = {"complete": "ran to the last epoch", "stopped_early": "stopped early by the scheduler",
-          "running": "still running", "failed": "failed"}
+          "running": "still running", "failed": "failed", "diverged": "diverged (NaN/Inf loss)"}
 
 
 def _pyplot():

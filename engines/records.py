@@ -9,10 +9,13 @@ from typing import Any, Sequence
 from engines.layout import STUDY_NAME
 from engines.settings import Settings
 
-__all__ = ["TrialRecord", "STATUSES", "failure_reason", "finite_or_none", "summarise", "summary_lines", "exit_code",
-           "already_finished_line"]
+__all__ = ["TrialRecord", "STATUSES", "ENDED_WITH_RESULT", "failure_reason", "failed_or_diverged", "finite_or_none",
+           "summarise", "summary_lines", "exit_code", "already_finished_line"]
 
-STATUSES = ("complete", "stopped_early", "failed", "running")
+# failed: errored after its retries (--resume retries it again); diverged: a NaN/Inf loss, deterministic, never retried.
+STATUSES = ("complete", "stopped_early", "failed", "diverged", "running")
+ENDED_WITH_RESULT = ("complete", "stopped_early", "diverged")  # what --resume does not run again
+DIVERGED_ERROR = "NonFiniteLossError"  # eeg.training.check_finite's error, named in a trial's failure reason
 
 
 @dataclass
@@ -21,7 +24,7 @@ class TrialRecord:
 
     trial_id: str
     params: dict[str, Any]
-    status: str  # complete | stopped_early | failed | running
+    status: str  # one of STATUSES
     best_val_accuracy: float | None = None
     val_accuracy_history: list[float] = field(default_factory=list)
     val_loss: float | None = None
@@ -33,6 +36,8 @@ class TrialRecord:
     wall_time_s: float | None = None
     setup_s: float | None = None
     failure_reason: str | None = None
+    retries: int = 0  # restarts after an error (node lost, worker crashed), each from the last checkpoint
+    nodes: list[str] = field(default_factory=list)  # every node the trial ran on, in order
 
 
 def failure_reason(error: BaseException | str | None) -> str | None:
@@ -44,6 +49,11 @@ def failure_reason(error: BaseException | str | None) -> str | None:
         if "Error:" in line or "Exception:" in line:
             return line[:500]
     return (lines[-1] if lines else type(error).__name__)[:500]
+
+
+def failed_or_diverged(reason: str | None) -> str:
+    """The status of a trial that ended in an error: ``diverged`` when its loss went NaN/Inf, else ``failed``."""
+    return "diverged" if reason and DIVERGED_ERROR in reason else "failed"
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -73,7 +83,8 @@ def summarise(
         finished: whether the experiment is done (``--resume`` has nothing left to do).
     """
     counts = {status: sum(r.status == status for r in records) for status in STATUSES}
-    scored = [r for r in records if r.status != "failed" and r.best_val_accuracy is not None]
+    # A diverged config is unstable even if an epoch before its NaN scored well: never the one to recommend.
+    scored = [r for r in records if r.status not in ("failed", "diverged") and r.best_val_accuracy is not None]
     best = max(scored, key=lambda r: r.best_val_accuracy) if scored else None
     failures = [r.failure_reason for r in records if r.failure_reason]
     return {
@@ -88,7 +99,8 @@ def summarise(
         "best_params": best.params if best else None,
         "run_wall_s": round(run_wall_s, 2),
         "worker_utilisation": round(utilisation, 3) if utilisation is not None else None,
-        "nodes": sorted({r.node_id for r in records if r.node_id}),
+        "nodes": sorted({node for r in records for node in (r.nodes or [r.node_id]) if node}),
+        "retries": sum(r.retries for r in records),
         "mean_setup_s": round(sum(r.setup_s or 0 for r in records) / len(records), 3) if records else None,
         "first_failure": failures[0] if failures else None,
     }
@@ -105,7 +117,9 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         )
     lines.append(
         f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
-        f"{summary['failed']} failed{f', {running} running' if (running := summary['running']) else ''}); epochs spent: {summary['epochs_spent']}; nodes: {len(summary['nodes'])}; "
+        f"{summary['failed']} failed after retries, {summary.get('diverged', 0)} diverged"
+        f"{f', {running} running' if (running := summary['running']) else ''}); "
+        f"retries: {summary.get('retries', 0)}; epochs spent: {summary['epochs_spent']}; nodes: {len(summary['nodes'])}; "
         f"worker utilisation: {summary['worker_utilisation'] or 0:.0%} over {summary['run_wall_s']:.0f} s"
     )
     if summary.get("val_baselines"):
@@ -116,8 +130,11 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
     if summary.get("workers"):
         lines.append(f"Study '{summary['study']}': {summary['trials']} trials from {summary['workers']} worker(s), "
                      f"{summary['trials_by_this_worker']} by this one")
-    if best_file is not None:
+    if best_file is not None and summary["finished"]:
         lines.append(f"Best hyperparameters: {best_file}")
+    elif best_file is not None:
+        lines.append(f"Best so far: {best_file} (the experiment is not finished, so the output folder's "
+                     "best_hyperparameters.json was left as it was)")
     lines.append(f"Trials table: {trials_table} (and .csv); Optuna study '{STUDY_NAME}' in {study_url}")
     if not summary["finished"]:
         lines.append(unfinished_line)
@@ -131,6 +148,9 @@ def exit_code(summary: dict[str, Any], *, interrupted: bool) -> tuple[int, str |
     if summary["trials"] == 0:
         return 1, "error: no trial ran (is --time-budget shorter than a trial's start-up?)"
     if summary["complete"] + summary["stopped_early"] == 0:
+        if summary.get("diverged"):
+            return 1, (f"error: no trial finished ({summary['failed']} failed, {summary['diverged']} diverged); "
+                       f"first reason: {summary['first_failure']}")
         return 1, f"error: all {summary['trials']} trials failed; first reason: {summary['first_failure']}"
     return 0, None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from eeg.errors import InputError
 from engines.layout import STUDY_NAME
+from engines.records import STATUSES
 from engines.settings import Settings
 
 __all__ = ["run_report", "find_experiment", "summary_text"]
@@ -102,14 +103,14 @@ def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
     progress = read_progress(experiment_dir)
     running = "" if progress.finished else " (still running or interrupted: what the storage holds so far)"
     lines = [f"Experiment {experiment_dir.name}: {len(progress.trials)} trials{running}, read from the {progress.source}"]
-    for status in ("complete", "stopped_early", "failed", "running"):
+    for status in STATUSES:
         count = sum(t.status == status for t in progress.trials)
         if count:
             lines.append(f"  {status.replace('_', ' ')}: {count}")
     lines.append(f"  epochs spent: {sum(len(t.val_accuracy) for t in progress.trials)}")
     if summary.get("worker_utilisation") is not None:
         lines.append(f"  worker utilisation: {summary['worker_utilisation']:.0%} over {summary['run_wall_s']:.0f} s")
-    scored = [t for t in progress.trials if t.val_accuracy and t.status != "failed"]
+    scored = [t for t in progress.trials if t.val_accuracy and t.status not in ("failed", "diverged")]
     if scored:
         best = max(scored, key=lambda t: max(t.val_accuracy))
         beside = ""
@@ -125,13 +126,13 @@ def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
         lines.append(f"Classical baselines on the same validation split: {parts}")
     summary.setdefault("best_val_accuracy", max((max(t.val_accuracy) for t in scored), default=None))
     lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
-    failed = [t for t in progress.trials if t.status == "failed"]
+    failed = [t for t in progress.trials if t.status in ("failed", "diverged")]
     if failed and (experiment_dir / "trials.parquet").is_file():
         from engines.outputs import read_trials_table
 
         table = read_trials_table(experiment_dir)
-        for _, row in table[table["status"] == "failed"].head(3).iterrows():
-            lines.append(f"  failed {row['trial_id']}: {row['failure_reason']}")
+        for _, row in table[table["status"].isin(["failed", "diverged"])].head(3).iterrows():
+            lines.append(f"  {row['status']} {row['trial_id']}: {row['failure_reason']}")
     return "\n".join(lines)
 
 

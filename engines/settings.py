@@ -65,7 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "gpus_per_trial": 0.0,
     "memory_per_trial": None,  # e.g. "2G": Ray schedules no more trials on a node than fit
     "reuse_actors": True,
-    "max_failures": 0,  # retries of a crashed trial from its last checkpoint
+    # Retries of an errored trial (node lost, worker OOM-killed), each from its last checkpoint. 3 outlasts a
+    # lost node plus two more restarts overnight; a bug fails fast enough, and a NaN loss is never retried.
+    "max_failures": 3,
     "checkpoint": True,  # checkpoints (HyperBand pauses trials and needs them)
     # Every N epochs: a checkpoint (save + report) took ~0.19 s against a ~0.74 s epoch of the benchmark's
     # task, ~20% of throughput every epoch (BENCHMARKS.md); the 95% goal needs N >= 7. A crash loses at most

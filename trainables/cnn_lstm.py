@@ -12,6 +12,7 @@ pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``)
 from __future__ import annotations
 
 import json
+import math
 import socket
 import tempfile
 import time
@@ -90,7 +91,7 @@ def train_cnn_lstm(
     _configure_tensorflow(cpus_per_trial)
     from eeg.model import build_model, resolve_hparams
     from eeg.splits import majority_baseline
-    from eeg.training import check_finite, train_model
+    from eeg.training import NonFiniteLossError, check_finite, train_model
 
     keras.backend.clear_session()  # a reused actor must not carry the last trial's graph
     hparams = resolve_hparams(decode(config) if decode else config)
@@ -116,9 +117,19 @@ def train_cnn_lstm(
         def on_epoch_end(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
             epoch = epoch_index + 1
             last = {name: float(value) for name, value in (logs or {}).items()}
-            check_finite(last, epoch, hparams)  # NaN/Inf: this trial fails with its reason, the run goes on
             metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
                        "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
+            try:
+                check_finite(last, epoch, hparams)
+            except NonFiniteLossError as error:
+                # Deterministic: a retry would diverge again and burn --max-failures. The trial ends here,
+                # once, as diverged with its reason; searchers get a finite score (accuracy of NaN weights).
+                val = last.get("val_accuracy", 0.0)
+                metrics.update(val_accuracy=val if math.isfinite(val) else 0.0,
+                               diverged=f"{type(error).__name__}: {error}")
+                tune.report(metrics)
+                self.model.stop_training = True
+                return
             if checkpoint and epoch % checkpoint_every == 0:
                 _report_with_checkpoint(metrics, self.model, epoch)
             else:

@@ -26,7 +26,7 @@ from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
-from engines.records import TrialRecord, already_finished_line, failure_reason
+from engines.records import TrialRecord, already_finished_line, failed_or_diverged, failure_reason
 from engines.settings import Settings
 
 __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
@@ -184,12 +184,14 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
         best = max(finite) if finite else score
         message = getattr(trial, "message", None)
+        if status == "failed":
+            status = failed_or_diverged(message)
         records.append(
             TrialRecord(
                 trial_id=str(trial_id),
                 params=params,
                 status=status,
-                best_val_accuracy=best if status != "failed" else (max(finite) if finite else None),
+                best_val_accuracy=best if status not in ("failed", "diverged") else (max(finite) if finite else None),
                 val_accuracy_history=history,
                 val_loss=saved.get("val_loss"),
                 accuracy=saved.get("accuracy"),
@@ -199,7 +201,7 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
                 hostname=saved.get("hostname"),
                 wall_time_s=saved.get("wall_time_s"),
                 setup_s=saved.get("setup_s"),
-                failure_reason=failure_reason(message) if status == "failed" and message else None,
+                failure_reason=failure_reason(message) if status in ("failed", "diverged") and message else None,
             )
         )
     return records

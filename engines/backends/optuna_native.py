@@ -39,7 +39,7 @@ from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
-from engines.records import TrialRecord, already_finished_line
+from engines.records import TrialRecord, already_finished_line, failed_or_diverged
 from engines.settings import Settings
 
 __all__ = ["OptunaBackend", "PRUNERS", "SEARCHER", "build_pruner", "study_records", "count_finished"]
@@ -110,8 +110,6 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
             status = "complete" if epochs >= max_epochs else "stopped_early"
         elif trial.state == TrialState.PRUNED:
             status = "stopped_early"
-        elif trial.state == TrialState.FAIL:
-            status = "failed"
         else:
             status = "running"
         best = max(finite) if finite else (trial.value if trial.state == TrialState.COMPLETE else None)
@@ -119,6 +117,8 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
         if wall is None and trial.duration is not None:
             wall = trial.duration.total_seconds()
         reason = attrs.get("failure_reason") or (_INTERRUPTED if _interrupted(trial) else None)
+        if trial.state == TrialState.FAIL:
+            status = failed_or_diverged(reason)
         records.append(
             TrialRecord(
                 trial_id=str(trial.number),
@@ -134,7 +134,7 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
                 hostname=attrs.get("hostname"),
                 wall_time_s=wall,
                 setup_s=attrs.get("setup_s"),
-                failure_reason=reason if status == "failed" else None,
+                failure_reason=reason if status in ("failed", "diverged") else None,
             )
         )
     return records

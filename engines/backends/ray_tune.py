@@ -22,7 +22,7 @@ from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestampe
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
 
-__all__ = ["RayTuneBackend", "collect_records", "saved_trial_statuses"]
+__all__ = ["RayTuneBackend", "collect_records", "saved_trials"]
 
 
 def _trial_dirname(trial: Any) -> str:
@@ -30,19 +30,29 @@ def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def saved_trial_statuses(experiment_path: str) -> dict[str, str]:
-    """Trial id -> status as Ray saved it in the experiment state.
+def saved_trials(experiment_path: str) -> dict[str, dict[str, Any]]:
+    """Trial id -> ``{"status", "retries"}`` as Ray saved them in the experiment state.
 
     Read back from storage rather than from the ResultGrid: after Ctrl-C, Ray's in-memory
     trials are already cleaned up, while the saved state still says RUNNING, which is what
-    ``--resume`` will continue.
+    ``--resume`` will continue. ``retries`` is Ray's count of the trial's failures, each of
+    which restarted it from its last checkpoint (``--max-failures``).
     """
     from ray.tune import ExperimentAnalysis
 
     try:
-        return {trial.trial_id: trial.status for trial in ExperimentAnalysis(experiment_path).trials}
+        trials = ExperimentAnalysis(experiment_path).trials
     except (FileNotFoundError, ValueError):
         return {}
+    return {t.trial_id: {"status": t.status, "retries": int(t.run_metadata.num_failures)} for t in trials}
+
+
+def _nodes_in_order(frame: Any, metrics: Mapping[str, Any]) -> list[str]:
+    """Every node a trial reported from, first seen first (a retried trial moves to a surviving node)."""
+    reported = [] if frame is None or "node_id" not in frame else [str(n) for n in frame["node_id"] if n == n]
+    if not reported and metrics.get("node_id"):
+        reported = [str(metrics["node_id"])]
+    return list(dict.fromkeys(reported))
 
 
 def collect_records(
@@ -50,13 +60,13 @@ def collect_records(
     space: Any,
     decode: Callable[[Mapping[str, Any]], dict] | None,
     max_epochs: int,
-    statuses: Mapping[str, str] | None = None,
+    saved: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[TrialRecord]:
     """One record per trial of a ResultGrid: active params only, metric history, status, node and timing.
 
     Args:
-        statuses: trial id -> Ray status from :func:`saved_trial_statuses`; a trial saved as
-            running or pending was interrupted and is recorded as ``running``.
+        saved: trial id -> Ray's saved status and retries, from :func:`saved_trials`; a trial
+            saved as running or pending was interrupted and is recorded as ``running``.
     """
     import math
 
@@ -64,14 +74,18 @@ def collect_records(
     for result in grid:
         trial_id = str((result.metrics or {}).get("trial_id") or result.path.rstrip("/").rsplit("/", 1)[-1])
         trial_id = trial_id.removeprefix("trial_")
-        ray_status = (statuses or {}).get(trial_id)
+        saved_trial = (saved or {}).get(trial_id) or {}
+        ray_status = saved_trial.get("status")
         config = decode(result.config) if decode else dict(result.config)
         params = {name: config[name] for name in space.active_names(config) if name in config}
         metrics = result.metrics or {}
         frame = result.metrics_dataframe
         history = [] if frame is None or "val_accuracy" not in frame else [float(v) for v in frame["val_accuracy"]]
         epochs = int(metrics.get("training_iteration", len(history)) or 0)
-        if result.error is not None:
+        diverged = metrics.get("diverged")
+        if diverged:
+            status = "diverged"  # it ended itself, once: Ray saw no error and did not retry it
+        elif result.error is not None:
             status = "failed"
         elif ray_status in ("RUNNING", "PENDING"):
             # Saved as running (Ray loads that back as PENDING): Ctrl-C or a crash cut it short.
@@ -95,7 +109,9 @@ def collect_records(
                 hostname=metrics.get("hostname"),
                 wall_time_s=finite_or_none(metrics.get("time_total_s")),
                 setup_s=finite_or_none(metrics.get("setup_s")),
-                failure_reason=failure_reason(result.error),
+                failure_reason=diverged or failure_reason(result.error),
+                retries=int(saved_trial.get("retries", 0)),
+                nodes=_nodes_in_order(frame, metrics),
             )
         )
     return records
@@ -136,7 +152,8 @@ class RayTuneBackend:
         if not settings.resume:
             return None  # an existing experiment was refused already
         summary = read_summary(paths)
-        if summary and summary.get("finished"):
+        # Trials that errored after their retries run again (Ray's resume_errored); diverged ones do not.
+        if summary and summary.get("finished") and not summary.get("failed"):
             return already_finished_line(paths.name, summary["trials"], paths.local)
         from ray import tune
 
@@ -203,7 +220,7 @@ class RayTuneBackend:
         grid = tuner.fit()
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
-                                  statuses=saved_trial_statuses(paths.ray))
+                                  saved=saved_trials(paths.ray))
         # time_total_s already spans each trial's set-up (its clock starts when the trainable does).
         busy = sum(r.wall_time_s or 0.0 for r in records) * settings.cpus_per_trial
         running = any(r.status == "running" for r in records)

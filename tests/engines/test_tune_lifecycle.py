@@ -181,3 +181,31 @@ def test_an_error_that_stopped_the_search_is_raised_after_the_finished_trials_ar
     with pytest.raises(KeyboardInterrupt):
         engines.tune.run_tune(settings(tmp_path))
     assert json.loads((tmp_path / "out" / "best_hyperparameters.json").read_text())["metadata"]["best_score"] == 0.7
+
+
+def test_an_interrupted_search_keeps_the_finished_ones_best_hyperparameters_and_writes_its_own(tmp_path, stand_in, capsys):
+    stand_in(StandInBackend([record("a", "complete", 0.6)]))
+    assert engines.tune.run_tune(settings(tmp_path, name="first")) == 0
+    users = tmp_path / "out" / "best_hyperparameters.json"
+    before = users.read_text()
+    assert json.loads(before)["metadata"]["experiment_name"] == "first"
+
+    stand_in(StandInBackend([record("a", "complete", 0.4), record("b", "running", None)], interrupted=True))
+    assert engines.tune.run_tune(settings(tmp_path, name="second")) == 130
+    assert users.read_text() == before  # an unfinished search's best so far never replaces a finished one's
+    own = tmp_path / "out" / "tuning" / "second" / "best_hyperparameters.json"
+    assert json.loads(own.read_text())["metadata"]["experiment_finished"] is False
+    assert f"Best so far: {own} (the experiment is not finished" in capsys.readouterr().out
+
+
+def test_a_diverged_trial_is_counted_apart_and_never_recommended(tmp_path, stand_in, capsys):
+    diverged = record("d", "diverged", 0.9, "NonFiniteLossError: loss became nan at epoch 2")
+    stand_in(StandInBackend([record("a", "complete", 0.5), diverged, record("f", "failed", None, "ValueError: x")]))
+    assert engines.tune.run_tune(settings(tmp_path)) == 0
+    summary = json.loads((tmp_path / "out" / "tuning" / "stand-in" / "summary.json").read_text())
+    assert (summary["complete"], summary["failed"], summary["diverged"], summary["best_trial"]) == (1, 1, 1, "a")
+    assert "1 complete, 0 stopped early, 1 failed after retries, 1 diverged" in capsys.readouterr().out
+
+    stand_in(StandInBackend([diverged]))
+    assert engines.tune.run_tune(settings(tmp_path, name="only-diverged")) == 1
+    assert "no trial finished (0 failed, 1 diverged)" in capsys.readouterr().out

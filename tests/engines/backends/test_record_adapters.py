@@ -22,10 +22,13 @@ from search_spaces.cnn_lstm import SPACE
 LR = {"learning_rate": FloatDistribution(1e-5, 1e-2, log=True)}
 
 
-def ray_result(trial_id: str, history: list[float], *, error: BaseException | None = None, config=None):
-    frame = pd.DataFrame({"val_accuracy": history}) if history else None
+def ray_result(trial_id: str, history: list[float], *, error: BaseException | None = None, config=None,
+               nodes: list[str] | None = None, **extra):
+    nodes = nodes or ["node-a"] * len(history)
+    frame = pd.DataFrame({"val_accuracy": history, "node_id": nodes}) if history else None
     metrics = {"trial_id": trial_id, "training_iteration": len(history), "val_loss": 1.2, "accuracy": 0.7,
-               "loss": float("nan"), "node_id": "node-a", "hostname": "host-a", "time_total_s": 9.5, "setup_s": 1.5}
+               "loss": float("nan"), "node_id": nodes[-1] if nodes else "node-a", "hostname": "host-a",
+               "time_total_s": 9.5, "setup_s": 1.5, **extra}
     return SimpleNamespace(metrics=metrics, metrics_dataframe=frame, error=error, path=f"/x/trial_{trial_id}",
                            config=config or {"learning_rate": 0.001, "use_lstm": False, "lstm_units": 64})
 
@@ -36,9 +39,16 @@ def test_ray_results_become_records_with_status_history_node_and_only_active_par
         ray_result("b", [0.2]),
         ray_result("c", [0.1], error=RuntimeError("Traceback...\nValueError: loss became nan at epoch 1")),
         ray_result("d", [0.25]),
+        ray_result("e", [0.3, 0.5, 0.35], nodes=["node-a", "node-b", "node-b"]),
+        ray_result("f", [0.4, 0.2], diverged="NonFiniteLossError: loss became nan (val_loss nan) at epoch 2"),
     ]
-    records = {r.trial_id: r for r in collect_records(grid, SPACE, None, max_epochs=3, statuses={"d": "RUNNING"})}
-    assert [records[t].status for t in "abcd"] == ["complete", "stopped_early", "failed", "running"]
+    saved = {"d": {"status": "RUNNING", "retries": 0}, "e": {"status": "TERMINATED", "retries": 1}}
+    records = {r.trial_id: r for r in collect_records(grid, SPACE, None, max_epochs=3, saved=saved)}
+    assert [records[t].status for t in "abcdef"] == [
+        "complete", "stopped_early", "failed", "running", "complete", "diverged"]
+    assert (records["e"].retries, records["e"].nodes) == (1, ["node-a", "node-b"])  # moved after its node died
+    assert (records["a"].retries, records["a"].nodes) == (0, ["node-a"])
+    assert records["f"].failure_reason.startswith("NonFiniteLossError: loss became nan")
     assert records["a"].best_val_accuracy == 0.5 and records["a"].val_accuracy_history == [0.3, 0.5, 0.4]
     assert (records["a"].node_id, records["a"].hostname, records["a"].wall_time_s) == ("node-a", "host-a", 9.5)
     assert records["a"].loss is None  # a non-finite metric is not a number to show
@@ -75,11 +85,11 @@ def test_optuna_trials_become_records_and_an_interrupted_trial_does_not_count_to
         optuna_trial("FAIL", {}),  # failed by Optuna's heartbeat: its worker died
     ])
     records = study_records(study, max_epochs=2)
-    assert [r.status for r in records] == ["complete", "stopped_early", "failed", "failed", "failed"]
+    assert [r.status for r in records] == ["complete", "stopped_early", "diverged", "failed", "failed"]
     assert records[0].best_val_accuracy == 0.6 and records[0].val_accuracy_history == [0.4, 0.6]
     assert records[2].failure_reason == "NonFiniteLossError: loss became nan"
     assert records[4].failure_reason == _INTERRUPTED
-    assert count_finished(study) == 3  # complete, pruned and the real failure; not the two cut short
+    assert count_finished(study) == 3  # complete, pruned and the diverged one; not the two cut short
 
 
 @pytest.fixture
@@ -107,7 +117,7 @@ def keras_tuner_project(tmp_path):
 
 def test_keras_tuner_trials_become_records_from_the_oracle_and_the_saved_history(keras_tuner_project):
     records = {r.trial_id: r for r in tuner_records(keras_tuner_project, SPACE, max_epochs=2)}
-    assert [records[t].status for t in "0123"] == ["complete", "stopped_early", "failed", "running"]
+    assert [records[t].status for t in "0123"] == ["complete", "stopped_early", "diverged", "running"]
     assert records["0"].best_val_accuracy == 0.6 and records["0"].params["lstm_units"] == 64
     assert "lstm_units" not in records["1"].params
     assert (records["0"].hostname, records["0"].wall_time_s) == ("h", 3.0)
