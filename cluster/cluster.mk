@@ -1,5 +1,6 @@
 # The lab cluster, one target per user action (README.md, 'On a cluster' walks through the day):
 #   make cluster-up                      start or update the cluster in $(CLUSTER) (token made once)
+#   make cluster-firewall                cloud only: the firewall and worker identity (cluster-up runs it; DRY_RUN=1 prints)
 #   make dashboard                       tunnel the head's dashboard + job API to 127.0.0.1:8265; leave it running
 #   make submit ARGS="--max-trials 200 --time-budget 8h --data /shared/eeg/deap --dataset deap"
 #   make status                          the cluster's nodes and resources, and the last job's state
@@ -36,6 +37,13 @@ else
 STORAGE ?= NFS_PATH/eeg-tuning/ray_results
 OUTPUT_DIR ?= NFS_PATH/eeg-tuning/models
 endif
+# Cloud firewalls (cluster/firewall.py): the range you SSH from (e.g. 203.0.113.0/24), the
+# AWS VPC of the cluster's security group, the GCP network of its firewall rules.
+ADMIN_CIDR ?= ADMIN_CIDR
+VPC_ID ?= VPC_ID
+NETWORK_NAME ?= NETWORK_NAME
+# DRY_RUN=1: cluster-firewall prints the cloud commands and runs none.
+DRY_RUN ?= 0
 # Where `make results` puts things on this machine.
 RESULTS_DIR ?= models
 # Flags for `tune_cluster.py tune` (beyond --address/--storage/--name/--output-dir).
@@ -52,11 +60,15 @@ FOLLOW ?= 0
 LAST_JOB ?= $(HOME)/.cache/eeg-tuning/last-job
 JOB ?= $(shell cat $(LAST_JOB) 2>/dev/null)
 # Site values a YAML must not still contain when it goes to `ray up`.
-CLUSTER_PLACEHOLDERS := HEAD_IP|WORKER_IP_[0-9]+|SSH_USER|SSH_KEY_PATH|NFS_PATH|BUCKET|REGION|AVAILABILITY_ZONES|ZONE|PROJECT_ID|AMI_ID|KEY_PAIR_NAME|INSTANCE_PROFILE_ARN|VPC_CIDR|IMAGE_URI|SUBNET_NAME
+CLUSTER_PLACEHOLDERS := HEAD_IP|WORKER_IP_[0-9]+|SSH_USER|SSH_KEY_PATH|NFS_PATH|BUCKET|REGION|AVAILABILITY_ZONES|ZONE|PROJECT_ID|AMI_ID|KEY_PAIR_NAME|INSTANCE_PROFILE_ARN|SECURITY_GROUP_ID|IMAGE_URI|SUBNET_NAME
 # Token auth for every ray command that talks to the job API from this machine.
 CLUSTER_AUTH_ENV = env -u RAY_AUTH_TOKEN RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$(abspath $(TOKEN))"
 
-.PHONY: cluster-up dashboard submit status logs results cluster-down cluster-constraints
+# The firewall helper with its settings (it reads the ports and names from the YAML).
+FIREWALL = ADMIN_CIDR='$(ADMIN_CIDR)' STORAGE='$(STORAGE)' VPC_ID='$(VPC_ID)' NETWORK_NAME='$(NETWORK_NAME)' \
+	$(PYTHON) cluster/firewall.py $(CLUSTER)
+
+.PHONY: cluster-up cluster-firewall dashboard submit status logs results cluster-down cluster-constraints
 
 # 256 random bits (what `ray get-auth-token --generate` makes), mode 600, made once.
 $(TOKEN):
@@ -72,11 +84,17 @@ cluster-constraints:
 	if [ -n "$$v" ] && ! grep -q '^tensorflow==' $(CONSTRAINTS).tmp; then echo "tensorflow==$$v" >> $(CONSTRAINTS).tmp; fi
 	@mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
 
-# Start (or update) the cluster: token, pinned versions, then `ray up`.
+# Start (or update) the cluster: token, pinned versions, the cloud firewall, then `ray up`.
 cluster-up: $(TOKEN) cluster-constraints
 	@if grep -nE '^[^#]*\b($(CLUSTER_PLACEHOLDERS))\b' $(CLUSTER); then \
 	  echo "error: cluster-up: $(CLUSTER) still has the placeholders above: replace them (README.md, 'On a cluster')" >&2; exit 2; fi
+	@$(FIREWALL)
 	$(RAY) up -y --disable-usage-stats $(CLUSTER)
+
+# AWS: the cluster's security group; GCP: its firewall rules and the workers' service
+# account. Only Ray's pinned ports between nodes, SSH from ADMIN_CIDR (nothing on the lab).
+cluster-firewall:
+	@$(FIREWALL) $(if $(filter 1,$(DRY_RUN)),--dry-run)
 
 # Forward the head's 127.0.0.1:8265 here over SSH (`ray dashboard`); the browser asks for the token once.
 dashboard:

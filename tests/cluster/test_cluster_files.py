@@ -30,7 +30,7 @@ FILLED = {
     "HEAD_IP": "10.0.0.10", "WORKER_IP_1": "10.0.0.11", "WORKER_IP_2": "10.0.0.12",
     "SSH_USER": "lab", "SSH_KEY_PATH": "~/.ssh/id_ed25519", "REGION": "us-east-1",
     "AVAILABILITY_ZONES": "us-east-1a,us-east-1b", "ZONE": "us-east1-b", "PROJECT_ID": "eeg-lab-123",
-    "AMI_ID": "ami-0123456789abcdef0", "KEY_PAIR_NAME": "eeg-lab", "VPC_CIDR": "10.0.0.0/16",
+    "AMI_ID": "ami-0123456789abcdef0", "KEY_PAIR_NAME": "eeg-lab", "SECURITY_GROUP_ID": "sg-0123456789abcdef0",
     "INSTANCE_PROFILE_ARN": "arn:aws:iam::123456789012:instance-profile/eeg-ray-worker",
     "IMAGE_URI": "projects/deeplearning-platform-release/global/images/family/common-cu124-debian-11",
     "SUBNET_NAME": "eeg-ray",
@@ -171,8 +171,9 @@ def test_gpu_nodes_install_the_gpu_extra_and_cpu_nodes_do_not():
 
 def test_the_cloud_yamls_open_rays_ports_only_inside_the_cluster():
     aws = _filled(CLUSTER / "aws.yaml")
-    for rule in aws["provider"]["security_group"]["IpPermissions"]:
-        assert all(r["CidrIp"] != "0.0.0.0/0" for r in rule.get("IpRanges", []))
+    assert "security_group" not in aws["provider"], "Ray would add all traffic between members and SSH from anywhere"
+    for name, node_type in aws["available_node_types"].items():
+        assert node_type["node_config"]["SecurityGroupIds"] == ["sg-0123456789abcdef0"], name
     gcp = _filled(CLUSTER / "gcp.yaml")
     for name, node_type in gcp["available_node_types"].items():
         assert node_type["node_config"]["tags"]["items"] == ["eeg-ray"]
