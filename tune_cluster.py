@@ -74,6 +74,8 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
     resources.add_argument("--cpus-per-trial", type=float, help=f"CPUs per trial {default('cpus_per_trial')}; sets TensorFlow's threads")
     resources.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractional shares a card (e.g. 0.25)")
     resources.add_argument("--memory-per-trial", help="memory each trial reserves, e.g. 2G")
+    resources.add_argument("--pending-timeout", help="how long an autoscaling cluster may take to add a node that can "
+                           f"run a trial before the run is refused {default('pending_timeout')}; given, any cluster waits")
     resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,
                            help="start a fresh worker per trial (pays the TensorFlow import every time)")
     resources.add_argument("--max-failures", type=int, help=f"retries of a crashed trial from its checkpoint {default('max_failures')}")

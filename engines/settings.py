@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "cpus_per_trial": 1.0,
     "gpus_per_trial": 0.0,
     "memory_per_trial": None,  # e.g. "2G": Ray schedules no more trials on a node than fit
+    # An autoscaling cluster gets this long to add a node that can hold one trial (--gpus-per-trial on
+    # CPU-only nodes, say) before the run is refused; given explicitly, any cluster waits that long.
+    "pending_timeout": "15m",
     "reuse_actors": True,
     # Retries of an errored trial (node lost, worker OOM-killed), each from its last checkpoint. 3 outlasts a
     # lost node plus two more restarts overnight; a bug fails fast enough, and a NaN loss is never retried.
@@ -90,7 +93,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     **{k: (int,) for k in ("split_seed", "max_trials", "max_epochs", "grace_period", "seed", "max_failures",
                            "verbose", "max_concurrent", "checkpoint_every")},
     **{k: _NUMBER for k in ("cpus_per_trial", "gpus_per_trial")},
-    **{k: (str, *_NUMBER) for k in ("time_budget", "memory_per_trial")},
+    **{k: (str, *_NUMBER) for k in ("time_budget", "memory_per_trial", "pending_timeout")},
 }
 
 
@@ -98,8 +101,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 class Settings:
     """Every setting of one command, validated and typed (see :data:`DEFAULTS` for their meaning).
 
-    ``time_budget_s`` and ``memory_bytes`` are derived from ``time_budget`` and
-    ``memory_per_trial``; with ``smoke_test`` the trials and epochs are already shrunk.
+    ``time_budget_s``, ``memory_bytes`` and ``pending_timeout_s`` are derived from ``time_budget``,
+    ``memory_per_trial`` and ``pending_timeout``; with ``smoke_test`` the trials and epochs are already shrunk.
     """
 
     use_dummy_data: bool
@@ -123,6 +126,7 @@ class Settings:
     cpus_per_trial: float
     gpus_per_trial: float
     memory_per_trial: str | int | None
+    pending_timeout: str | float
     reuse_actors: bool
     max_failures: int
     checkpoint: bool
@@ -136,6 +140,7 @@ class Settings:
     verbose: int
     time_budget_s: float | None = None
     memory_bytes: int | None = None
+    pending_timeout_s: float = 900.0
     given: frozenset[str] = frozenset()  # the keys a file or flag set (the rest are defaults)
 
     def as_dict(self) -> dict[str, Any]:
@@ -289,6 +294,7 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     checked["verbose"] = _whole(checked, "verbose", 0)
     time_budget_s = parse_duration(checked["time_budget"])
     memory_bytes = parse_memory(checked["memory_per_trial"])
+    pending_timeout_s = parse_duration(checked["pending_timeout"], "--pending-timeout")
     if checked["smoke_test"]:
         # Ray's examples: --smoke-test shrinks trials, epochs and data, and still runs the real path.
         checked["max_epochs"] = min(checked["max_epochs"], SMOKE_MAX_EPOCHS)
@@ -304,7 +310,8 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     name = checked["name"]
     if name is not None and ("/" in name or name in ("", ".", "..")):
         raise InputError(f"--name must be a plain folder name, got {name!r}")
-    return Settings(**checked, time_budget_s=time_budget_s, memory_bytes=memory_bytes, given=given)
+    return Settings(**checked, time_budget_s=time_budget_s, memory_bytes=memory_bytes,
+                    pending_timeout_s=pending_timeout_s, given=given)
 
 
 def load_settings(flags: Mapping[str, Any], config_file: str | Path | None = None) -> Settings:

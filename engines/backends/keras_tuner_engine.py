@@ -36,7 +36,7 @@ ALGORITHMS = ("bayesian", "hyperband", "random")
 PROJECT_NAME = "emotion_recognition"
 # Settings only the Ray engine (or native Optuna's pruner) reads; a non-default value earns a note.
 _IGNORED = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-            "reuse_actors", "max_failures", "searcher", "scheduler", "optuna_storage", "checkpoint_every")
+            "pending_timeout", "reuse_actors", "max_failures", "searcher", "scheduler", "optuna_storage", "checkpoint_every")
 HISTORY_FILE = "history.json"
 _FACTOR = 3  # Hyperband's reduction factor, as the Ray schedulers use
 

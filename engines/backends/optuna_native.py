@@ -51,7 +51,7 @@ _INTERRUPTED = "interrupted: the process running this trial stopped before it fi
 HEARTBEAT_S, HEARTBEAT_GRACE_S = 15, 120
 # Settings only the Ray engine reads; a non-default value earns a note, not an error.
 _RAY_ONLY = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-             "reuse_actors", "max_failures", "searcher", "tuning_algorithm", "checkpoint_every")
+             "pending_timeout", "reuse_actors", "max_failures", "searcher", "tuning_algorithm", "checkpoint_every")
 
 
 def build_pruner(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:

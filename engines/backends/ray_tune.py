@@ -167,6 +167,7 @@ class RayTuneBackend:
         import ray
 
         if ray.is_initialized():
+            self._check_fit(settings)
             yield
             return
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by local workers: keep TF's C++ chatter out
@@ -176,6 +177,7 @@ class RayTuneBackend:
             # The embedded Ray listens on loopback only; token authentication stays as Ray sets it.
             ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
         try:
+            self._check_fit(settings)  # before config.json: an impossible request writes nothing
             yield
         finally:
             ray.shutdown()
@@ -253,6 +255,20 @@ class RayTuneBackend:
             checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
             decode=decode,
         )
+
+    @staticmethod
+    def _check_fit(settings: Settings) -> None:
+        """Refuse a trial no node can hold (InputError), after waiting if the cluster may still grow."""
+        import ray
+
+        from engines.cluster_fit import TrialRequest, cluster_can_grow, wait_for_fit
+
+        memory_text = None if settings.memory_per_trial is None else str(settings.memory_per_trial)
+        request = TrialRequest(cpus=settings.cpus_per_trial, gpus=settings.gpus_per_trial,
+                               memory_bytes=settings.memory_bytes, memory_text=memory_text)
+        # Given explicitly, --pending-timeout waits on any cluster (Ray's v1 autoscaler does not say it can grow).
+        wait_for_fit(request, ray.nodes, can_grow=lambda: "pending_timeout" in settings.given or cluster_can_grow(),
+                     timeout_s=settings.pending_timeout_s, timeout_text=str(settings.pending_timeout))
 
     @staticmethod
     def _resources(settings: Settings) -> dict[str, float]:

@@ -65,3 +65,21 @@ def test_checkpoint_every_defaults_to_ten_epochs_and_refuses_less_than_one():
     assert load_settings({"checkpoint_every": 1}).checkpoint_every == 1
     with pytest.raises(InputError, match="--checkpoint-every must be a whole number >= 1, got 0"):
         load_settings({"checkpoint_every": 0})
+
+
+def test_pending_timeout_defaults_to_fifteen_minutes_and_reads_as_a_duration(tmp_path):
+    assert load_settings({}).pending_timeout_s == 900
+    assert load_settings({"pending_timeout": "1h"}).pending_timeout_s == 3600
+    config = tmp_path / "run.yaml"
+    config.write_text("pending_timeout: 90\n")
+    settings = load_settings({}, config)
+    assert settings.pending_timeout_s == 90 and "pending_timeout" in settings.given
+    with pytest.raises(InputError, match="--pending-timeout: a duration looks like"):
+        load_settings({"pending_timeout": "a while"})
+
+
+@pytest.mark.parametrize(("key", "value"), [("cpus_per_trial", float("inf")), ("gpus_per_trial", float("nan")),
+                                            ("gpus_per_trial", -1.0)])
+def test_a_resource_request_that_is_not_a_finite_number_is_refused(key, value):
+    with pytest.raises(InputError, match=f"--{key.replace('_', '-')} must be"):
+        load_settings({key: value})

@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--max-failures", "-1"], "--max-failures must be a whole number >= 0, got -1"),
         (["--cpus-per-trial", "nan"], "--cpus-per-trial must be > 0 (a finite number), got nan"),
         (["--gpus-per-trial", "inf"], "--gpus-per-trial must be >= 0 (a finite number), got inf"),
+        (["--memory-per-trial", "nan"], "--memory-per-trial: memory looks like"),
+        (["--pending-timeout", "soon"], "--pending-timeout: a duration looks like"),
+        (["--pending-timeout", "0"], "--pending-timeout: a duration must be positive"),
         (["--optuna-storage", "sqlite:///x.db"], "--optuna-storage is for --method optuna"),
         (["--method", "optuna", "--optuna-storage", "nonsense://nowhere"], "--optuna-storage: cannot open Optuna storage"),
         (["--method", "optuna", "--scheduler", "bohb"], "--scheduler picks Optuna's pruner"),
@@ -39,6 +42,30 @@ def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert expected in err and len(err.splitlines()) == 1
+    assert not output.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--gpus-per-trial", "1"], "--gpus-per-trial 1: no node of the cluster can run a trial"),
+        (["--memory-per-trial", "10T"], "--memory-per-trial 10T: no node of the cluster can run a trial"),
+        (["--cpus-per-trial", "64"], "--cpus-per-trial 64: no node of the cluster can run a trial"),
+    ],
+)
+def test_a_trial_no_node_can_hold_exits_2_instead_of_pending_for_ever(tmp_path, flags, expected):
+    output = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--output-dir", str(output),
+         *flags],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    # Ray's own start-up lines (token auth, "Started a local Ray instance") may come first; ours is one line.
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2, result.stderr
+    assert len(errors) == 1 and expected in errors[0] and "largest node:" in errors[0]
+    assert "Traceback" not in result.stderr
     assert not output.exists()
 
 
