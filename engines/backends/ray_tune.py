@@ -47,6 +47,13 @@ def saved_trials(experiment_path: str) -> dict[str, dict[str, Any]]:
     return {t.trial_id: {"status": t.status, "retries": int(t.run_metadata.num_failures)} for t in trials}
 
 
+def _restarts(frame: Any) -> int:
+    """How many times a trial started again from a checkpoint: its count of iterations since restore fell to 1."""
+    if frame is None or "iterations_since_restore" not in frame or "training_iteration" not in frame:
+        return 0
+    return int(((frame["iterations_since_restore"] == 1) & (frame["training_iteration"] > 1)).sum())
+
+
 def _nodes_in_order(frame: Any, metrics: Mapping[str, Any]) -> list[str]:
     """Every node a trial reported from, first seen first (a retried trial moves to a surviving node)."""
     reported = [] if frame is None or "node_id" not in frame else [str(n) for n in frame["node_id"] if n == n]
@@ -61,12 +68,15 @@ def collect_records(
     decode: Callable[[Mapping[str, Any]], dict] | None,
     max_epochs: int,
     saved: Mapping[str, Mapping[str, Any]] | None = None,
+    pausing: bool = False,
 ) -> list[TrialRecord]:
     """One record per trial of a ResultGrid: active params only, metric history, status, node and timing.
 
     Args:
         saved: trial id -> Ray's saved status and retries, from :func:`saved_trials`; a trial
             saved as running or pending was interrupted and is recorded as ``running``.
+        pausing: the scheduler pauses and resumes trials (HyperBand, BOHB), so a restart from a
+            checkpoint is not always a retry; only Ray's failure count says then.
     """
     import math
 
@@ -110,7 +120,8 @@ def collect_records(
                 wall_time_s=finite_or_none(metrics.get("time_total_s")),
                 setup_s=finite_or_none(metrics.get("setup_s")),
                 failure_reason=diverged or failure_reason(result.error),
-                retries=int(saved_trial.get("retries", 0)),
+                # Ray's own failure count is not carried across --resume; a restart from a checkpoint is.
+                retries=max(int(saved_trial.get("retries", 0)), 0 if pausing else _restarts(frame)),
                 nodes=_nodes_in_order(frame, metrics),
             )
         )
@@ -222,7 +233,8 @@ class RayTuneBackend:
         grid = tuner.fit()
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
-                                  saved=saved_trials(paths.ray))
+                                  saved=saved_trials(paths.ray),
+                                  pausing=settings.scheduler in PAUSING_SCHEDULERS)
         # time_total_s already spans each trial's set-up (its clock starts when the trainable does).
         busy = sum(r.wall_time_s or 0.0 for r in records) * settings.cpus_per_trial
         running = any(r.status == "running" for r in records)

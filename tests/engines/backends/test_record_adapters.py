@@ -25,7 +25,10 @@ LR = {"learning_rate": FloatDistribution(1e-5, 1e-2, log=True)}
 def ray_result(trial_id: str, history: list[float], *, error: BaseException | None = None, config=None,
                nodes: list[str] | None = None, **extra):
     nodes = nodes or ["node-a"] * len(history)
-    frame = pd.DataFrame({"val_accuracy": history, "node_id": nodes}) if history else None
+    # A new node means a new process: Ray's count of iterations since the last restore starts again.
+    since_restore = [1 + i - next(j for j in range(i + 1) if nodes[j] == nodes[i]) for i in range(len(nodes))]
+    frame = pd.DataFrame({"val_accuracy": history, "node_id": nodes, "iterations_since_restore": since_restore,
+                          "training_iteration": range(1, len(history) + 1)}) if history else None
     metrics = {"trial_id": trial_id, "training_iteration": len(history), "val_loss": 1.2, "accuracy": 0.7,
                "loss": float("nan"), "node_id": nodes[-1] if nodes else "node-a", "hostname": "host-a",
                "time_total_s": 9.5, "setup_s": 1.5, **extra}
@@ -42,7 +45,7 @@ def test_ray_results_become_records_with_status_history_node_and_only_active_par
         ray_result("e", [0.3, 0.5, 0.35], nodes=["node-a", "node-b", "node-b"]),
         ray_result("f", [0.4, 0.2], diverged="NonFiniteLossError: loss became nan (val_loss nan) at epoch 2"),
     ]
-    saved = {"d": {"status": "RUNNING", "retries": 0}, "e": {"status": "TERMINATED", "retries": 1}}
+    saved = {"d": {"status": "RUNNING", "retries": 0}, "e": {"status": "TERMINATED", "retries": 0}}
     records = {r.trial_id: r for r in collect_records(grid, SPACE, None, max_epochs=3, saved=saved)}
     assert [records[t].status for t in "abcdef"] == [
         "complete", "stopped_early", "failed", "running", "complete", "diverged"]
