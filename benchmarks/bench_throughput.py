@@ -127,7 +127,8 @@ def main() -> int:
         args.epochs, args.repeats = 3, 1
     from engines.settings import DEFAULTS
 
-    args.every = args.every or (DEFAULTS.get("checkpoint_every", 1) if DEFAULTS.get("checkpoint_every", 1) > 1 else 5)
+    default_every = DEFAULTS.get("checkpoint_every", 1)
+    args.every = args.every or (default_every if isinstance(default_every, int) and default_every > 1 else 10)
 
     from eeg.splits import make_split
     from eeg.synthetic import make_dummy_dataset
@@ -136,18 +137,18 @@ def main() -> int:
 
     dataset = make_dummy_dataset(smoke_test=args.quick)
     data = prepare_data(dataset, make_split(dataset, "trial")).without_test()
-    settings = {"every_epoch": {"checkpoint": True}, "none": {"checkpoint": False}}
+    settings = {"every_epoch": {"checkpoint": True, "checkpoint_every": 1}, "none": {"checkpoint": False}}
     has_every = "checkpoint_every" in inspect.signature(train_cnn_lstm).parameters
     if has_every:
         settings[f"every_{args.every}_epochs"] = {"checkpoint": True, "checkpoint_every": args.every}
+        settings["auto"] = {"checkpoint": True, "checkpoint_every": "auto"}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in settings}
     with local_ray(2):
         for _ in range(args.repeats):
             for key, options in settings.items():  # alternated, so drift in load hits every setting
                 runs[key].append(_measure(options, data, args.epochs))
                 print(f"{key}: {runs[key][-1]}", flush=True)
-    default_every = DEFAULTS.get("checkpoint_every", 1)
-    default_key = "every_epoch" if default_every == 1 else f"every_{default_every}_epochs"
+    default_key = {1: "every_epoch", "auto": "auto"}.get(default_every, f"every_{default_every}_epochs")
     def field(key: str, name: str) -> dict[str, Any]:
         return spread([run[name] for run in runs[key]])
 

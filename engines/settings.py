@@ -72,10 +72,11 @@ DEFAULTS: dict[str, Any] = {
     # lost node plus two more restarts overnight; a bug fails fast enough, and a NaN loss is never retried.
     "max_failures": 3,
     "checkpoint": True,  # checkpoints (HyperBand pauses trials and needs them)
-    # Every N epochs: a checkpoint (save + report) took ~0.19 s against a ~0.74 s epoch of the benchmark's
-    # task, ~20% of throughput every epoch (BENCHMARKS.md); the 95% goal needs N >= 7. A crash loses at most
-    # N-1 epochs of each running trial. HyperBand and BOHB checkpoint every epoch (they pause trials).
-    "checkpoint_every": 10,
+    # "auto": a checkpoint once the training since the last one is >= 20x what the last save took, so saving
+    # costs <= 5% of throughput (the 95% goal) and a crash loses at most one epoch or 20 saves' time, whichever
+    # is longer. On real EEG an epoch dwarfs a save: every epoch. On the benchmark's 0.74 s epochs with a 0.19 s
+    # save, every ~5 epochs (BENCHMARKS.md). N: every N epochs. HyperBand and BOHB save every epoch (they pause).
+    "checkpoint_every": "auto",
     # -- output ------------------------------------------------------------------
     "output_dir": "models",
     "storage": None,  # default <output_dir>/tuning; NFS path or s3://bucket/prefix on a cluster
@@ -91,7 +92,8 @@ _NUMBER = (int, float)
 _TYPES: dict[str, tuple[type, ...]] = {
     **{k: (bool,) for k in ("use_dummy_data", "reuse_actors", "checkpoint", "resume", "smoke_test")},
     **{k: (int,) for k in ("split_seed", "max_trials", "max_epochs", "grace_period", "seed", "max_failures",
-                           "verbose", "max_concurrent", "checkpoint_every")},
+                           "verbose", "max_concurrent")},
+    "checkpoint_every": (int, str),
     **{k: _NUMBER for k in ("cpus_per_trial", "gpus_per_trial")},
     **{k: (str, *_NUMBER) for k in ("time_budget", "memory_per_trial", "pending_timeout")},
 }
@@ -130,7 +132,7 @@ class Settings:
     reuse_actors: bool
     max_failures: int
     checkpoint: bool
-    checkpoint_every: int
+    checkpoint_every: int | str  # N >= 1, or "auto"
     output_dir: str
     storage: str | None
     optuna_storage: str | None
@@ -283,8 +285,15 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     _one_of(checked, "method", METHODS)
     _one_of(checked, "split", SPLITS)
     _one_of(checked, "dataset", DATASET_KINDS)
-    for key in ("max_trials", "max_epochs", "grace_period", "checkpoint_every"):
+    for key in ("max_trials", "max_epochs", "grace_period"):
         checked[key] = _whole(checked, key, 1)
+    if checked["checkpoint_every"] != "auto":
+        if isinstance(checked["checkpoint_every"], str) and checked["checkpoint_every"].isdigit():
+            checked["checkpoint_every"] = int(checked["checkpoint_every"])
+        if not isinstance(checked["checkpoint_every"], int) or isinstance(checked["checkpoint_every"], bool) \
+                or checked["checkpoint_every"] < 1:
+            raise InputError(f"--checkpoint-every must be 'auto' or a whole number >= 1, "
+                             f"got {checked['checkpoint_every']!r}")
     for key in ("seed", "split_seed", "max_failures"):
         checked[key] = _whole(checked, key, 0)
     if checked["max_concurrent"] is not None:

@@ -1,10 +1,10 @@
 """The Ray Tune function trainable for the CNN+LSTM emotion model.
 
-One ``ray.tune.report`` per epoch, with a checkpoint every ``checkpoint_every`` epochs (the
-``.keras`` file holds the weights and the optimizer state; ``state.json`` the epoch), so
-ASHA/HyperBand can stop or pause a trial at any epoch and a restored trial continues after
-its last checkpoint. A checkpoint every epoch cost about 20% of the trial's throughput on
-the benchmark's task (BENCHMARKS.md), hence the setting. A finished trial needs none.
+One ``ray.tune.report`` per epoch, with a checkpoint (the ``.keras`` file holds the weights and
+the optimizer state; ``state.json`` the epoch) as :class:`CheckpointPolicy` says, so ASHA can
+stop a trial at any epoch, HyperBand pause it, and a restored trial continue after its last
+checkpoint. A checkpoint every epoch cost about 20% of the trial's throughput on the
+benchmark's tiny task (BENCHMARKS.md), nothing much on real EEG: hence "auto".
 TensorFlow is imported inside the trainable, not at module level: the driver never
 pays for it, and a reused actor pays for it once (Ray's ``tune_mnist_keras.py``).
 """
@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from ray import tune
 
-__all__ = ["train_cnn_lstm", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
+__all__ = ["train_cnn_lstm", "CheckpointPolicy", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
 
 CHECKPOINT_MODEL_FILE = "model.keras"
 CHECKPOINT_STATE_FILE = "state.json"
@@ -40,6 +40,31 @@ def _configure_tensorflow(cpus_per_trial: float) -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
             pass  # already initialised in this process; growth was set by the first trial
+
+
+class CheckpointPolicy:
+    """When a trial saves: every ``every`` epochs, or (``"auto"``) once it has trained ``SAVE_COST_RATIO`` times
+    as long as its last save took since that save: saving then costs at most 1/ratio of throughput, and a
+    crash loses at most one epoch or ratio x a save's time, whichever is longer. The first epoch always saves:
+    it measures the save, and a retried trial never starts from nothing."""
+
+    SAVE_COST_RATIO = 20.0  # <= 5% of throughput: the 0.95 goal of benchmarks/bench_throughput.py
+
+    def __init__(self, every: int | str) -> None:
+        self.every = every
+        self.trained_s = 0.0  # training since the last save
+        self.save_s: float | None = None
+
+    def trained(self, seconds: float) -> None:
+        self.trained_s += seconds
+
+    def due(self, epoch: int) -> bool:
+        if self.every != "auto":
+            return epoch % int(self.every) == 0
+        return self.save_s is None or self.trained_s >= self.SAVE_COST_RATIO * self.save_s
+
+    def saved(self, seconds: float) -> None:
+        self.save_s, self.trained_s = seconds, 0.0
 
 
 def _restore(checkpoint: tune.Checkpoint) -> tuple[Any, int]:
@@ -65,7 +90,7 @@ def train_cnn_lstm(
     seed: int = 0,
     cpus_per_trial: float = 1.0,
     checkpoint: bool = True,
-    checkpoint_every: int = 1,
+    checkpoint_every: int | str = "auto",
     decode: Callable[[Mapping[str, Any]], dict] | None = None,
 ) -> None:
     """Train one hyperparameter config in one ``fit``, reporting to Ray Tune after every epoch.
@@ -77,7 +102,7 @@ def train_cnn_lstm(
         seed: weight initialisation and shuffling seed, the same for every trial.
         cpus_per_trial: sets TensorFlow's thread pools.
         checkpoint: report checkpoints (needed to pause, resume and restore).
-        checkpoint_every: checkpoint every N epochs; a crash redoes at most N-1.
+        checkpoint_every: N (every N epochs; a crash redoes at most N-1) or "auto" (:class:`CheckpointPolicy`).
         decode: maps a searcher's encoded sample to model hparams.
     """
     entered = time.perf_counter()
@@ -107,6 +132,8 @@ def train_cnn_lstm(
     fixed = {"val_majority_baseline": baseline, "node_id": node_id, "hostname": hostname, "setup_s": setup_s,
              "tf_import_s": tf_import_s}
 
+    policy = CheckpointPolicy(checkpoint_every)
+
     class _ReportEachEpoch(keras.callbacks.Callback):
         """Report (and checkpoint) at each epoch's end from inside one ``fit``.
 
@@ -114,8 +141,12 @@ def train_cnn_lstm(
         (``benchmarks/bench_throughput.py``). Ray's own Keras callbacks report the same way.
         """
 
+        def on_epoch_begin(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
+            self.epoch_started = time.perf_counter()
+
         def on_epoch_end(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
             epoch = epoch_index + 1
+            policy.trained(time.perf_counter() - self.epoch_started)
             last = {name: float(value) for name, value in (logs or {}).items()}
             metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
                        "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
@@ -130,8 +161,10 @@ def train_cnn_lstm(
                 tune.report(metrics)
                 self.model.stop_training = True
                 return
-            if checkpoint and epoch % checkpoint_every == 0:
+            if checkpoint and policy.due(epoch):
+                started = time.perf_counter()
                 _report_with_checkpoint(metrics, self.model, epoch)
+                policy.saved(time.perf_counter() - started)
             else:
                 tune.report(metrics)
 

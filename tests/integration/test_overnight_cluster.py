@@ -1,0 +1,50 @@
+"""The overnight run in miniature, on a real 3-node Ray cluster on this machine (see tests/cluster/overnight.py).
+
+40 short trials go in with ``make submit``; a worker node is SIGKILLed once a quarter of them
+have reported and a fresh one joins later. Every trial must end (none failed, none left
+running), the trials on the lost node retry from their checkpoints on a surviving one,
+the best config is written, and the driver's memory does not grow with the trials.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
+from overnight import figures, run_overnight  # noqa: E402
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+def _epochs(trial_dir: Path) -> list[int]:
+    return [json.loads(line)["epoch"] for line in (trial_dir / "result.json").read_text().splitlines() if line]
+
+
+def test_forty_trials_survive_a_lost_worker_node_and_all_are_accounted_for(tmp_path):
+    result = run_overnight(tmp_path, trials=40)
+    assert result.returncode == 0, result.output[-6000:]
+    assert result.killed_node is not None, "the job ended before a node could be killed"
+    table = pd.read_parquet(result.experiment / "trials.parquet")
+    assert len(table) == 40, table["status"].value_counts()
+    assert set(table["status"]) <= {"complete", "stopped_early"}, table[["trial_id", "status", "failure_reason"]]
+    assert (result.out_dir / "best_hyperparameters.json").is_file()
+
+    retried = table[table["retries"] > 0]
+    assert len(retried) >= 1, "no trial was running on the lost node"
+    for _, row in retried.iterrows():
+        nodes = json.loads(row["nodes"])
+        assert len(nodes) >= 2, row  # moved off the lost node
+        epochs = _epochs(Path(result.out_dir.parent) / "storage" / "overnight" / f"trial_{row['trial_id']}")
+        # A checkpoint with every report: the retry's first report is the last checkpoint's epoch + 1, so no
+        # epoch is reported twice; what the lost node was computing when it died is all that was lost.
+        assert epochs == list(range(1, len(epochs) + 1)), epochs
+
+    numbers = figures(result)
+    print(json.dumps(numbers, indent=2))
+    growth = numbers["driver_rss_mb_last_quarter"] - numbers["driver_rss_mb_first_quarter"]
+    assert growth < 150, numbers  # the driver keeps no per-trial state that grows with the run
