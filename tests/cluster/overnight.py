@@ -2,9 +2,9 @@
 
 A head (0 CPUs) and two one-CPU workers start with ``ray start`` on this machine (token auth
 on, each node its own temp dir). ``make submit`` sends ``tune_cluster.py`` with ``TRIALS``
-trials; once a quarter of them have reported, one worker's raylet and all its processes get
-SIGKILL (the node is lost, as when a lab machine reboots), and a fresh worker joins a little
-later. The driver's resident memory is sampled throughout. Used by
+FIFO trials; once a quarter of them have reported, the worker running a trial between its
+first and last epoch (checkpointed at the first) loses its raylet and all its processes to
+SIGKILL (as when a lab machine reboots), and a fresh worker joins a little later. The driver's resident memory is sampled throughout. Used by
 ``tests/integration/test_overnight_cluster.py`` (40 trials) and ``benchmarks/bench_overnight.py``
 (200+ trials, ``make bench-overnight``).
 """
@@ -68,6 +68,25 @@ def _driver_pid(name: str) -> int | None:
     return None
 
 
+def _results(trial_dir: Path) -> list[dict]:
+    rows = []
+    for line in (trial_dir / "result.json").read_text().splitlines() if (trial_dir / "result.json").is_file() else []:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass  # the line being written
+    return rows
+
+
+def _mid_trial_node(experiment: Path, workers: dict[str, str]) -> str | None:
+    """A worker running a trial that has reported (and checkpointed) its first epoch but not its last."""
+    for trial_dir in experiment.glob("trial_*"):
+        rows = _results(trial_dir)
+        if len(rows) == 1 and rows[0].get("node_id") in workers:
+            return workers[rows[0]["node_id"]]
+    return None
+
+
 def _kill_node(cluster: LocalRayCluster, node: str) -> None:
     """SIGKILL every process of one node: its ``ray start``, raylet, workers and agents."""
     for pid in pids_matching(str(cluster.root / node)):
@@ -102,13 +121,16 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
 
     try:
         cluster.start_head(num_cpus=0)
-        cluster.add_worker(num_cpus=1)
-        cluster.add_worker(num_cpus=1)
-        cluster.wait_for_nodes(3)
+        cluster.add_worker(num_cpus=1, resources={"overnight_worker1": 1})
+        cluster.add_worker(num_cpus=1, resources={"overnight_worker2": 1})
+        workers = {node["node_id"]: name.removeprefix("overnight_") for node in cluster.wait_for_nodes(3)
+                   for name in node.get("resources_total", {}) if name.startswith("overnight_")}
+        assert len(workers) == 2, workers
         env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH",
                                                                    "RAY_AUTH_MODE", "RAY_ADDRESS")}
-        args = (f"--use-dummy-data --max-trials {trials} --max-epochs {epochs} --grace-period 1 --scheduler asha "
-                f"--cpus-per-trial 1 --checkpoint-every 1 --time-budget {time_budget} --verbose 0")
+        # FIFO: every trial runs all its epochs, so the node dies under a trial between its checkpoints.
+        args = (f"--use-dummy-data --max-trials {trials} --max-epochs {epochs} --scheduler fifo "
+                f"--cpus-per-trial 1 --time-budget {time_budget} --verbose 0")
         started = time.monotonic()
         job = subprocess.Popen(
             ["make", "-f", "cluster/cluster.mk", "submit", f"PYTHON={sys.executable}", f"RAY={RAY_CLI}",
@@ -119,12 +141,13 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
         )
         sampler = threading.Thread(target=sample_driver_memory, daemon=True)
         sampler.start()
-        killed = None
+        killed: str | bool | None = None
         try:
             wait_for(lambda: job.poll() is not None or _reported_trials(experiment) >= max(2, trials // 4),
                      timeout_s / 2, "a quarter of the trials to report", interval=0.5)
+            killed = wait_for(lambda: job.poll() is not None or _mid_trial_node(experiment, workers),
+                              timeout_s / 4, "a trial between its first and last epoch", interval=0.1)
             if job.poll() is None:
-                killed = "worker1"
                 _kill_node(cluster, killed)  # the node is lost mid-run, its trials with it
                 time.sleep(rejoin_after_s)
                 cluster.add_worker(num_cpus=1)  # the machine is back: a fresh node joins
@@ -135,7 +158,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
                 job.kill()
                 output = job.communicate()[0]
         return OvernightResult(job.returncode, output, out, out / "tuning" / name, time.monotonic() - started,
-                               killed, samples)
+                               killed if isinstance(killed, str) else None, samples)
     finally:
         cluster.stop()
         leftovers = pids_matching(str(root))
