@@ -21,6 +21,7 @@ from engines.backends.ray_search import (
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
+from engines.storage import check_storage
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trial_statuses"]
 
@@ -41,7 +42,7 @@ def saved_trial_statuses(experiment_path: str) -> dict[str, str]:
 
     try:
         return {trial.trial_id: trial.status for trial in ExperimentAnalysis(experiment_path).trials}
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):  # not saved yet, or --storage stopped answering
         return {}
 
 
@@ -111,12 +112,14 @@ class RayTuneBackend:
         "max_trials", "max_epochs", "grace_period", "time_budget", "space", "seed", "checkpoint", "smoke_test",
         "cpus_per_trial", "gpus_per_trial", "memory_per_trial", "reuse_actors", "max_failures",
     )
+    uses_storage = True
 
     def check(self, settings: Settings) -> None:
         check_pairing(settings.searcher, settings.scheduler, settings.checkpoint)
         if settings.optuna_storage:
             raise InputError("--optuna-storage is for --method optuna (its parallel workers); Ray keeps its "
                              "experiment in --storage")
+        check_storage(settings.storage)
 
     def default_name(self, settings: Settings) -> str:
         return timestamped_name(settings.searcher, settings.scheduler)
