@@ -1,4 +1,4 @@
-"""--storage s3://... end to end against an S3-compatible server on 127.0.0.1 (moto).
+"""--storage end to end: s3://... against an S3-compatible server on 127.0.0.1 (moto), and a storage folder.
 
 A run killed mid-way (SIGKILL: nothing of the driver gets to clean up) continues with --resume
 on a clean --output-dir from what the bucket holds, the experiment's settings included, and
@@ -22,12 +22,22 @@ pytestmark = pytest.mark.slow
 NAME, TRIALS = "s3-run", 3
 
 
-def _tune(storage: str, output_dir: Path, *extra: str) -> list[str]:
+def _tune(storage: str, output_dir: Path, *extra: str, trials: int = TRIALS) -> list[str]:
     return [
-        sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--max-trials", str(TRIALS),
+        sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--max-trials", str(trials),
         "--max-concurrent", "1", "--scheduler", "fifo", "--checkpoint-every", "1", "--name", NAME, "--storage", storage,
         "--output-dir", str(output_dir), "--verbose", "0", *extra,
     ]
+
+
+def _refused(capsys, command: list[str]) -> str:
+    """Run ``command`` in this process (a refusal starts nothing): its one stderr line, after checking exit 2."""
+    import tune_cluster
+
+    code = tune_cluster.main(command[2:])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    return err
 
 
 def _bucket_files(s3_server, prefix: str) -> list[str]:
@@ -38,7 +48,8 @@ def _bucket_files(s3_server, prefix: str) -> list[str]:
     return [info.path for info in fs.get_file_info(selector) if info.type == pyarrow.fs.FileType.File]
 
 
-def test_a_killed_s3_run_resumes_from_the_bucket_on_a_clean_output_dir_and_make_results_fetches_it(s3_server, tmp_path):
+def test_a_killed_s3_run_resumes_from_the_bucket_on_a_clean_output_dir_and_make_results_fetches_it(
+        s3_server, tmp_path, capsys):
     storage = s3_server.uri("eeg-bucket", "eeg-tuning")
     first_head = tmp_path / "head-1"
     process = subprocess.Popen(_tune(storage, first_head), cwd=ROOT, stdout=subprocess.PIPE,
@@ -62,10 +73,8 @@ def test_a_killed_s3_run_resumes_from_the_bucket_on_a_clean_output_dir_and_make_
     second_head = tmp_path / "head-2"  # a new machine: nothing local
     for flags, said in ((["--searcher", "hyperopt"], "was run with --searcher 'optuna'"),
                         (["--split", "subject"], "was run with --split 'trial'")):
-        other = subprocess.run(_tune(storage, second_head, "--resume", *flags), cwd=ROOT, capture_output=True,
-                               text=True, timeout=120)
-        assert other.returncode == 2 and said in other.stderr, other.stdout + other.stderr
-        assert len(other.stderr.strip().splitlines()) == 1 and not second_head.exists()
+        assert said in _refused(capsys, _tune(storage, second_head, "--resume", *flags))
+        assert not second_head.exists()
 
     resumed = subprocess.run(_tune(storage, second_head, "--resume"), cwd=ROOT, capture_output=True, text=True,
                              timeout=300)
@@ -84,3 +93,21 @@ def test_a_killed_s3_run_resumes_from_the_bucket_on_a_clean_output_dir_and_make_
     assert (results / "tuning" / NAME / "trials.parquet").is_file()
     assert list((results / "tuning" / NAME / "ray_results").glob("experiment_state-*.json"))
 
+
+
+def test_a_resume_on_a_new_machine_checks_the_settings_kept_in_a_storage_folder(tmp_path, capsys):
+    import shutil
+
+    storage, output = str(tmp_path / "nfs" / "ray_results"), tmp_path / "out"
+    first = subprocess.run(_tune(storage, output, trials=1), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "nfs" / "ray_results" / NAME / "eeg_experiment_config.json").is_file()
+    shutil.rmtree(output)  # the head that ran it is gone; the storage folder stays
+    for flags, said in ((["--searcher", "hyperopt"], "was run with --searcher 'optuna'"),
+                        (["--split", "subject"], "was run with --split 'trial'")):
+        assert said in _refused(capsys, _tune(storage, output, "--resume", *flags, trials=1))
+        assert not output.exists()
+    same = subprocess.run(_tune(storage, output, "--resume", trials=1), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert json.loads((output / "tuning" / NAME / "summary.json").read_text())["trials"] == 1
