@@ -93,8 +93,10 @@ def _stores(backend: Backend, paths: ExperimentPaths) -> bool:
 
 
 def _storage_failed(error: StorageError, paths: ExperimentPaths, kept: str) -> int:
-    print(f"error: {error}; {kept}. Once the storage answers, `make results NAME={paths.name}` fetches what it "
-          f"holds, and `--resume --name {paths.name}` continues the experiment", file=sys.stderr, flush=True)
+    """One line: what failed, what stays here, how to fetch or continue once the storage is back. Exit 1."""
+    line = (f"error: {error}; {kept}. Once the storage answers, `make results NAME={paths.name}` fetches what it "
+            f"holds, and `--resume --name {paths.name}` continues the experiment")
+    print(" ".join(line.split()), file=sys.stderr, flush=True)
     return 1
 
 
@@ -127,7 +129,10 @@ def run_tune(settings: Settings) -> int:
                         write_stored_config(paths, config)
                     except StorageError as error:
                         return _storage_failed(error, paths, "nothing has run")
-        outcome = backend.search(run)
+        try:
+            outcome = backend.search(run)
+        except StorageError as error:
+            return _storage_failed(error, paths, f"what {paths.output_dir} held before is kept")
     with locked(paths):  # parallel workers take turns rewriting the guide's study and the shared files
         if outcome.recollect is not None:
             outcome = outcome.recollect()

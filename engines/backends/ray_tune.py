@@ -21,7 +21,7 @@ from engines.backends.ray_search import (
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
-from engines.storage import check_storage
+from engines.storage import StorageError, check_storage
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trial_statuses"]
 
@@ -203,7 +203,11 @@ class RayTuneBackend:
             )
         cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
         started = time.time()
-        grid = tuner.fit()
+        try:
+            grid = tuner.fit()
+        except OSError as error:  # Ray reads the experiment back from --storage at the end
+            raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
+                               f"({' '.join(str(error).split())[:300]})") from None
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
                                   statuses=saved_trial_statuses(paths.ray))

@@ -227,3 +227,17 @@ def test_a_storage_that_fails_at_the_end_keeps_the_local_outputs_and_says_how_to
     assert "server gone" in err and "make results NAME=e1" in err and "--resume --name e1" in err
     assert (tmp_path / "out" / "best_hyperparameters.json").is_file()
     assert (tmp_path / "out" / "tuning" / "e1" / "trials.parquet").is_file()
+
+
+def test_a_storage_that_fails_during_the_search_is_one_line_and_exit_1(tmp_path, stand_in, capsys):
+    from engines.storage import StorageError
+
+    class StorageGone(StoringBackend):
+        def search(self, run):
+            raise StorageError(f"--storage: {run.paths.ray} stopped answering during the search (refused)")
+
+    stand_in(StorageGone())
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", storage=str(tmp_path / "storage"))) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "stopped answering" in err and "--resume --name e1" in err
+    assert (tmp_path / "out" / "tuning" / "e1" / "config.json").is_file()

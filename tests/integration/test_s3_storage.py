@@ -111,3 +111,27 @@ def test_a_resume_on_a_new_machine_checks_the_settings_kept_in_a_storage_folder(
                           timeout=300)
     assert same.returncode == 0, same.stdout + same.stderr
     assert json.loads((output / "tuning" / NAME / "summary.json").read_text())["trials"] == 1
+
+
+def test_a_storage_that_stops_answering_by_the_end_is_one_closing_line_and_exit_1_not_a_crash(s3_server, tmp_path):
+    storage, output = s3_server.uri("eeg-bucket", "stops"), tmp_path / "out"
+    process = subprocess.Popen(_tune(storage, output, trials=1), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 150
+    try:
+        # Stop the server once the only trial's last checkpoint (epoch 2 of 2) is in the bucket.
+        while time.time() < deadline and not any("/checkpoint_000001/" in path
+                                                 for path in _bucket_files(s3_server, "stops")):
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.3)
+        s3_server.stop()
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1, out + err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: --storage:") and f"make results NAME={NAME}" in last, err
+    # Ray logs its failed syncs with their tracebacks; the driver itself must not end in one.
+    assert f'File "{ROOT / "tune_cluster.py"}"' not in err, err
+    assert (output / "tuning" / NAME / "config.json").is_file()  # what was written here stays
