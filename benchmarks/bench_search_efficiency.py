@@ -170,7 +170,12 @@ def main() -> int:
     parser.add_argument("--max-epochs", type=int, default=4)
     parser.add_argument("--budget", type=int, default=16, help="epochs all trials of one run may spend together")
     parser.add_argument("--methods", default=",".join(m.key for m in METHODS))
-    parser.add_argument("--work", help="folder for the experiments (default: a temporary one)")
+    parser.add_argument("--work", help="folder for the experiments (default: a temporary one); runs that finished "
+                        "there before are read back, not run again")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="run nothing: summarise the runs of --work that finished (a deadline cut the rest)")
+    parser.add_argument("--walls-from", help="the log of an earlier run of this script: its 'command N s' lines give "
+                        "the wall time of the runs it finished")
     args = parser.parse_args()
     if args.quick:  # the methods the two ratios need plus both native engines; tests cover every searcher
         args.seeds, args.max_epochs, args.budget = 1, 2, 4
@@ -190,7 +195,12 @@ def main() -> int:
             flags = ["--data", str(data_file), "--dataset", "table", *method.flags, "--max-trials", str(trials),
                      "--max-epochs", str(args.max_epochs), "--grace-period", "1", "--seed", str(seed),
                      "--output-dir", str(work / "out"), "--name", name, "--verbose", "0"]
-            wall = run_cli(flags, work / f"{name}.log")
+            wall = _earlier_wall(work, name, args.walls_from)
+            if wall is None:
+                if args.finished_only:
+                    continue
+                wall = run_cli(flags, work / f"{name}.log")
+                (work / f"{name}.wall").write_text(f"{wall}\n")
             curve, params, best = _curve(work / "out" / "tuning" / name, args.budget)
             curves[method.key].append(curve)
             row = rows[method.key]
@@ -212,6 +222,30 @@ def main() -> int:
     print(f"epoch speedup of TPE+ASHA vs random+FIFO: {figures['epoch_speedup_vs_random_fifo']}; "
           f"wall speedup vs Keras Tuner Bayesian: {figures['wall_speedup_vs_keras_tuner_bayesian']}")
     return 0
+
+
+def _nth(runs: list, seed: int) -> list:
+    """Seed ``seed``'s curve of a method, or [] where that run did not finish (runs go seed by seed)."""
+    return runs[seed] if seed < len(runs) else []
+
+
+def _earlier_wall(work: Path, name: str, log: str | None) -> float | None:
+    """The wall time of a run that finished in ``work`` before (its sidecar, or the earlier script's log); else None."""
+    import json
+    import re
+
+    summary = work / "out" / "tuning" / name / "summary.json"
+    if not summary.is_file() or not json.loads(summary.read_text()).get("finished"):
+        return None
+    sidecar = work / f"{name}.wall"
+    if sidecar.is_file():
+        return float(sidecar.read_text())
+    seed, key = name.rsplit("-s", 1)[1], name.rsplit("-s", 1)[0]
+    if log and Path(log).is_file():
+        found = re.search(rf"^seed {seed} {re.escape(key)}: .* command (\d+) s$", Path(log).read_text(), re.M)
+        if found:
+            return float(found.group(1))
+    return None
 
 
 def _figures(chosen: list[Method], curves: dict, rows: dict, args: Any) -> dict[str, Any]:
@@ -236,12 +270,12 @@ def _figures(chosen: list[Method], curves: dict, rows: dict, args: Any) -> dict[
     epoch_speedups, wall_speedups = [], []
     for seed in range(args.seeds):
         ref = reference[seed] if seed < len(reference) else []
-        tpe = curves.get("tpe_asha", [])[seed] if "tpe_asha" in curves else []
+        tpe = _nth(curves.get("tpe_asha", []), seed)
         if ref and tpe:
             needed = first_reaching(ref, ref[-1][2], 0)
             got = first_reaching(tpe, ref[-1][2], 0)
             epoch_speedups.append(needed / got if got else 0.0)  # never reached within the budget: counted as 0
-        kt = curves.get("kt_bayesian", [])[seed] if "kt_bayesian" in curves else []
+        kt = _nth(curves.get("kt_bayesian", []), seed)
         if kt and tpe:
             target = min(kt[-1][2], tpe[-1][2])  # equal best accuracy: the lower of the two finals, which both reach
             kt_s, tpe_s = first_reaching(kt, target, 1), first_reaching(tpe, target, 1)

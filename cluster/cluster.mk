@@ -117,17 +117,17 @@ logs:
 	@test -n "$(JOB)" || { echo "error: logs: no job yet: run 'make submit' first or pass JOB=<submission id>" >&2; exit 2; }
 	$(CLUSTER_AUTH_ENV) $(RAY) job logs --address $(RAY_API_SERVER_ADDRESS) $(if $(filter 1,$(FOLLOW)),--follow) $(JOB)
 
-# Fetch Ray's experiment (from S3/GCS, or the head's NFS path) and the CLI's outputs
-# (best_hyperparameters.json, trials table, plots) into $(RESULTS_DIR).
+# Fetch Ray's experiment and the CLI's outputs (best_hyperparameters.json, trials table, plots)
+# into $(RESULTS_DIR). From S3/GCS straight from the bucket (the run copies its outputs there at
+# the end), so it works after `make cluster-down`; from the lab's NFS path through the head.
 results:
-	@mkdir -p '$(RESULTS_DIR)/tuning/$(NAME)/ray_results'
 	@case '$(STORAGE)' in \
 	  *NFS_PATH*|*BUCKET*) echo "error: results: STORAGE is still the placeholder '$(STORAGE)' (README.md, 'On a cluster')" >&2; exit 2 ;; \
-	  s3://*) set -x; aws s3 sync '$(STORAGE)/$(NAME)' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results' ;; \
-	  gs://*) set -x; gsutil -m rsync -r '$(STORAGE)/$(NAME)' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results' ;; \
-	  *) set -x; $(RAY) rsync-down $(CLUSTER) '$(STORAGE)/$(NAME)/' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results/' ;; \
+	  s3://*|gs://*) set -x; $(PYTHON) cluster/fetch_results.py '$(STORAGE)' '$(NAME)' '$(RESULTS_DIR)' ;; \
+	  *) mkdir -p '$(RESULTS_DIR)/tuning/$(NAME)/ray_results' && set -x && \
+	     $(RAY) rsync-down $(CLUSTER) '$(STORAGE)/$(NAME)/' '$(RESULTS_DIR)/tuning/$(NAME)/ray_results/' && \
+	     $(RAY) rsync-down $(CLUSTER) '$(OUTPUT_DIR)/' '$(RESULTS_DIR)/' ;; \
 	esac
-	$(RAY) rsync-down $(CLUSTER) '$(OUTPUT_DIR)/' '$(RESULTS_DIR)/'
 
 # Stop Ray on the cluster (lab machines stay on; cloud instances are terminated).
 cluster-down:

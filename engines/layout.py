@@ -8,6 +8,8 @@
     <output-dir>/tuning/<name>/                   config.json, summary.json, trials table, plots
     <storage>/<name>/                             Ray's experiment state and trial checkpoints
                                                   (the same folder unless --storage points elsewhere)
+    <storage>/<name>/eeg_experiment_config.json   config.json's copy, eeg_outputs/ the outputs' copy
+                                                  (engines.storage: what a new machine resumes or fetches from)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "experiment_paths",
     "timestamped_name",
     "fingerprinted_name",
+    "join_uri",
     "read_saved_config",
     "read_summary",
     "locked",
@@ -65,7 +68,7 @@ class ExperimentPaths:
 
     @property
     def ray(self) -> str:
-        return f"{self.storage.rstrip('/')}/{self.name}"
+        return join_uri(self.storage, self.name)
 
     @property
     def config_file(self) -> Path:
@@ -92,6 +95,12 @@ class ExperimentPaths:
     @property
     def lock_file(self) -> Path:
         return self.tuning / ".lock"
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """``base/part/...`` for a path or URI; a URI's ``?query`` (e.g. ``endpoint_override=...``) stays at the end."""
+    path, mark, query = base.partition("?")
+    return "/".join((path.rstrip("/"), *parts)) + mark + query
 
 
 def experiment_paths(settings: Settings, name: str | None = None) -> ExperimentPaths:

@@ -1,15 +1,19 @@
 """``tune_cluster.py tune``: one lifecycle for every method.
 
     backend checks -> name -> refuse, finish or continue an existing experiment -> space -> data
-    -> (engine session) config.json -> backend.search -> summary -> outputs -> exit code
+    -> (engine session) config.json -> backend.search -> summary -> outputs -> copy to storage -> exit code
 
 Order matters for the exit-code contract: every check on the user's input runs before
 anything is written, so a bad flag or file exits 2 with nothing created or overwritten.
+An engine that keeps its experiment in ``--storage`` also gets config.json and, at the end,
+the outputs copied there (:mod:`engines.storage`): a resume on a new machine compares against
+the stored config when the local one is missing.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Mapping
 
 from eeg.errors import InputError
@@ -20,6 +24,7 @@ from engines.layout import ExperimentPaths, experiment_paths, locked, read_saved
 from engines.outputs import write_experiment_outputs, write_json_atomic
 from engines.records import exit_code, summarise, summary_lines
 from engines.settings import DEFAULTS, Settings, flag, validate
+from engines.storage import StorageError, read_stored_config, separate_storage, upload_outputs, write_stored_config
 
 __all__ = ["run_tune", "settings_for_experiment"]
 
@@ -69,6 +74,8 @@ def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings,
             "or choose another --name (nothing was overwritten)"
         )
     saved = read_saved_config(paths)
+    if saved is None and not paths.local.exists() and _stores(backend, paths):
+        saved = read_stored_config(paths)  # a new machine (clean --output-dir): the experiment's own copy
     if paths.local.exists() and saved is None:
         raise InputError(
             f"--name: {paths.local} exists but holds no experiment (no config.json); choose another --name "
@@ -78,6 +85,19 @@ def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings,
     if done is None and saved is not None:
         settings = settings_for_experiment(settings, saved, backend.same_on_resume)
     return settings, paths, exists, done
+
+
+def _stores(backend: Backend, paths: ExperimentPaths) -> bool:
+    """Whether the experiment's storage is a place of its own (not the local ``tuning/<name>`` folder)."""
+    return getattr(backend, "uses_storage", False) and separate_storage(paths)
+
+
+def _storage_failed(error: StorageError, paths: ExperimentPaths, kept: str) -> int:
+    """One line: what failed, what stays here, how to fetch or continue once the storage is back. Exit 1."""
+    line = (f"error: {error}; {kept}. Once the storage answers, `make results NAME={paths.name}` fetches what it "
+            f"holds, and `--resume --name {paths.name}` continues the experiment")
+    print(" ".join(line.split()), file=sys.stderr, flush=True)
+    return 1
 
 
 def run_tune(settings: Settings) -> int:
@@ -102,8 +122,17 @@ def run_tune(settings: Settings) -> int:
         with locked(paths):
             paths.local.mkdir(parents=True, exist_ok=True)
             if not paths.config_file.is_file():
-                write_json_atomic(paths.config_file, {**settings.as_dict(), "data_description": data.description})
-        outcome = backend.search(run)
+                config = {**settings.as_dict(), "data_description": data.description}
+                write_json_atomic(paths.config_file, config)
+                if _stores(backend, paths):
+                    try:
+                        write_stored_config(paths, config)
+                    except StorageError as error:
+                        return _storage_failed(error, paths, "nothing has run")
+        try:
+            outcome = backend.search(run)
+        except StorageError as error:
+            return _storage_failed(error, paths, f"what {paths.output_dir} held before is kept")
     with locked(paths):  # parallel workers take turns rewriting the guide's study and the shared files
         if outcome.recollect is not None:
             outcome = outcome.recollect()
@@ -114,6 +143,11 @@ def run_tune(settings: Settings) -> int:
                                            study_names=outcome.study_names, metadata=outcome.metadata)
     print("\n".join(summary_lines(written.summary, best_file=written.best_file, trials_table=written.trials_table,
                                   study_url=paths.optuna_url, unfinished_line=outcome.unfinished_line)), flush=True)
+    if _stores(backend, paths):
+        try:
+            print(f"Outputs copied to {upload_outputs(paths, written.best_file)}", flush=True)
+        except StorageError as error:
+            return _storage_failed(error, paths, f"the outputs written here are kept in {paths.output_dir}")
     if outcome.stopped is not None:
         raise outcome.stopped
     if outcome.fatal is not None:

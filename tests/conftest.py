@@ -53,3 +53,46 @@ def guide_hparams_file(tmp_path: Path) -> Path:
     path = tmp_path / "best_hyperparameters.json"
     path.write_text(GUIDE_EXAMPLE_HPARAMS)
     return path
+
+
+class S3Server:
+    """moto's S3-compatible server on 127.0.0.1 (fake credentials in the environment)."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def uri(self, bucket: str, prefix: str = "") -> str:
+        """``s3://bucket/prefix?endpoint_override=...``: the form --storage takes for an S3-compatible server."""
+        return f"s3://{bucket}/{prefix}?endpoint_override=127.0.0.1:{self.port}&scheme=http&region=us-east-1"
+
+    def make_bucket(self, bucket: str) -> None:
+        import pyarrow.fs
+
+        pyarrow.fs.S3FileSystem(endpoint_override=f"127.0.0.1:{self.port}", scheme="http", region="us-east-1",
+                                allow_bucket_creation=True).create_dir(bucket)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+@pytest.fixture
+def s3_server(monkeypatch):
+    """An S3 server with one bucket, ``eeg-bucket``, for this test; stopped at its end."""
+    import logging
+
+    pytest.importorskip("moto.server")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    server = S3Server()
+    server.make_bucket("eeg-bucket")
+    yield server
+    server.stop()

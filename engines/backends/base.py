@@ -61,6 +61,9 @@ class Backend(Protocol):
     # Settings an experiment keeps when it is continued: a flag left at its default takes the
     # saved value, a different value is refused (two experiments would be mixed).
     same_on_resume: tuple[str, ...]
+    # The engine keeps its experiment in --storage (``<storage>/<name>``): the experiment's config and, at the
+    # end, its outputs are copied there too (engines.storage), so another machine can resume or fetch it.
+    uses_storage: bool
 
     def check(self, settings: Settings) -> None:
         """Refuse (InputError) what this engine cannot run; note flags it ignores."""

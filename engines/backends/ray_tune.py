@@ -21,6 +21,7 @@ from engines.backends.ray_search import (
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
+from engines.storage import StorageError, check_storage
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trials"]
 
@@ -42,7 +43,7 @@ def saved_trials(experiment_path: str) -> dict[str, dict[str, Any]]:
 
     try:
         trials = ExperimentAnalysis(experiment_path).trials
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):  # not saved yet, or --storage stopped answering
         return {}
     return {t.trial_id: {"status": t.status, "retries": int(t.run_metadata.num_failures)} for t in trials}
 
@@ -138,12 +139,14 @@ class RayTuneBackend:
         "max_trials", "max_epochs", "grace_period", "time_budget", "space", "seed", "checkpoint", "smoke_test",
         "cpus_per_trial", "gpus_per_trial", "memory_per_trial", "reuse_actors", "max_failures",
     )
+    uses_storage = True
 
     def check(self, settings: Settings) -> None:
         check_pairing(settings.searcher, settings.scheduler, settings.checkpoint)
         if settings.optuna_storage:
             raise InputError("--optuna-storage is for --method optuna (its parallel workers); Ray keeps its "
                              "experiment in --storage")
+        check_storage(settings.storage)
 
     def default_name(self, settings: Settings) -> str:
         return timestamped_name(settings.searcher, settings.scheduler)
@@ -230,7 +233,11 @@ class RayTuneBackend:
             )
         cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
         started = time.time()
-        grid = tuner.fit()
+        try:
+            grid = tuner.fit()
+        except OSError as error:  # Ray reads the experiment back from --storage at the end
+            raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
+                               f"({' '.join(str(error).split())[:300]})") from None
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
                                   saved=saved_trials(paths.ray),

@@ -258,28 +258,31 @@ def test_submit_sends_the_token_from_the_file_not_a_stray_environment_variable()
     assert env == {"PATH": "/bin", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": "/x/auth_token"}
 
 
-@pytest.mark.parametrize(("storage", "fetch"), [
-    ("s3://lab-bucket/eeg", "aws s3 sync s3://lab-bucket/eeg/run1 "),
-    ("gs://lab-bucket/eeg", "gsutil -m rsync -r gs://lab-bucket/eeg/run1 "),
-    ("/mnt/nfs/eeg", "ray rsync-down cluster/lab.yaml /mnt/nfs/eeg/run1/ "),
-])
-def test_results_fetches_from_the_storage_the_uri_names_then_the_outputs_from_the_head(tmp_path, storage, fetch):
+def _make_results(tmp_path, storage):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("aws", "gsutil", "ray"):
+    for tool in ("python", "ray"):
         (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {tmp_path}/calls\n')
         (bin_dir / tool).chmod(0o755)
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
     result = subprocess.run(
-        ["make", "-s", "-f", "cluster/cluster.mk", "results", f"RAY={bin_dir / 'ray'}", f"STORAGE={storage}",
-         "OUTPUT_DIR=/mnt/nfs/models", "NAME=run1", f"RESULTS_DIR={tmp_path / 'models'}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        ["make", "-s", "-f", "cluster/cluster.mk", "results", f"RAY={bin_dir / 'ray'}", f"PYTHON={bin_dir / 'python'}",
+         f"STORAGE={storage}", "OUTPUT_DIR=/mnt/nfs/models", "NAME=run1", f"RESULTS_DIR={tmp_path / 'models'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls[0].startswith(fetch)
-    assert calls[0].endswith(f"{tmp_path}/models/tuning/run1/ray_results" + ("/" if storage.startswith("/") else ""))
-    assert calls[1] == f"ray rsync-down cluster/lab.yaml /mnt/nfs/models/ {tmp_path}/models/"
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+@pytest.mark.parametrize("storage", ["s3://lab-bucket/eeg", "gs://lab-bucket/eeg"])
+def test_results_fetches_a_cloud_experiment_and_its_outputs_from_the_bucket_without_the_head(tmp_path, storage):
+    calls = _make_results(tmp_path, storage)
+    assert calls == [f"python cluster/fetch_results.py {storage} run1 {tmp_path}/models"]
+
+
+def test_results_fetches_an_nfs_experiment_then_the_outputs_through_the_head(tmp_path):
+    calls = _make_results(tmp_path, "/mnt/nfs/eeg")
+    assert calls == [f"ray rsync-down cluster/lab.yaml /mnt/nfs/eeg/run1/ {tmp_path}/models/tuning/run1/ray_results/",
+                     f"ray rsync-down cluster/lab.yaml /mnt/nfs/models/ {tmp_path}/models/"]
 
 
 def test_logs_without_a_job_says_to_submit_first(tmp_path):

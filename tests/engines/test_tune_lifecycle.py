@@ -209,3 +209,63 @@ def test_a_diverged_trial_is_counted_apart_and_never_recommended(tmp_path, stand
     stand_in(StandInBackend([diverged]))
     assert engines.tune.run_tune(settings(tmp_path, name="only-diverged")) == 1
     assert "no trial finished (0 failed, 1 diverged)" in capsys.readouterr().out
+
+
+class StoringBackend(StandInBackend):
+    """A stand-in that keeps its experiment in --storage, as Ray does."""
+
+    uses_storage = True
+
+    def has_state(self, settings, paths):
+        from pathlib import Path
+
+        return (Path(paths.ray) / "eeg_experiment_config.json").is_file()
+
+
+def test_a_resume_on_a_clean_output_dir_compares_against_the_config_kept_in_storage(tmp_path, stand_in):
+    import shutil
+
+    backend = stand_in(StoringBackend([record("a", "complete")]))
+    storage = str(tmp_path / "storage")
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", searcher="hyperopt", storage=storage)) == 0
+    assert (tmp_path / "storage" / "e1" / "eeg_outputs" / "best_hyperparameters.json").is_file()
+    shutil.rmtree(tmp_path / "out")  # a new head: the local copy is gone
+    with pytest.raises(InputError, match="was run with --searcher 'hyperopt', got 'bayesopt'"):
+        engines.tune.run_tune(settings(tmp_path, name="e1", resume=True, searcher="bayesopt", storage=storage))
+    with pytest.raises(InputError, match="was run with --split 'trial', got 'subject'"):
+        engines.tune.run_tune(settings(tmp_path, name="e1", resume=True, split="subject", storage=storage))
+    assert not (tmp_path / "out").exists()
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", resume=True, storage=storage)) == 0
+    assert backend.searched[-1].settings.searcher == "hyperopt"
+
+
+def test_a_storage_that_fails_at_the_end_keeps_the_local_outputs_and_says_how_to_fetch_them(
+        tmp_path, stand_in, monkeypatch, capsys):
+    from engines.storage import StorageError
+
+    stand_in(StoringBackend([record("a", "complete", 0.6)]))
+
+    def fail(paths, best_file):
+        raise StorageError(f"--storage: could not copy the outputs to {paths.ray}/eeg_outputs (server gone)")
+
+    monkeypatch.setattr(engines.tune, "upload_outputs", fail)
+    code = engines.tune.run_tune(settings(tmp_path, name="e1", storage=str(tmp_path / "storage")))
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "server gone" in err and "make results NAME=e1" in err and "--resume --name e1" in err
+    assert (tmp_path / "out" / "best_hyperparameters.json").is_file()
+    assert (tmp_path / "out" / "tuning" / "e1" / "trials.parquet").is_file()
+
+
+def test_a_storage_that_fails_during_the_search_is_one_line_and_exit_1(tmp_path, stand_in, capsys):
+    from engines.storage import StorageError
+
+    class StorageGone(StoringBackend):
+        def search(self, run):
+            raise StorageError(f"--storage: {run.paths.ray} stopped answering during the search (refused)")
+
+    stand_in(StorageGone())
+    assert engines.tune.run_tune(settings(tmp_path, name="e1", storage=str(tmp_path / "storage"))) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "stopped answering" in err and "--resume --name e1" in err
+    assert (tmp_path / "out" / "tuning" / "e1" / "config.json").is_file()

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--method", "optuna", "--optuna-storage", "nonsense://nowhere"], "--optuna-storage: cannot open Optuna storage"),
         (["--method", "optuna", "--scheduler", "bohb"], "--scheduler picks Optuna's pruner"),
         (["--method", "keras-tuner", "--name", "a/b"], "--name must be a plain folder name"),
+        (["--storage", "sss://bucket/x"], "--storage must be a path or a URI Ray can write to"),
     ],
 )
 def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, capsys, flags, expected):
@@ -67,6 +68,16 @@ def test_a_trial_no_node_can_hold_exits_2_instead_of_pending_for_ever(tmp_path, 
     assert len(errors) == 1 and expected in errors[0] and "largest node:" in errors[0]
     assert "Traceback" not in result.stderr
     assert not output.exists()
+
+
+def test_a_storage_bucket_that_does_not_exist_exits_2_before_anything_runs(tmp_path, capsys, s3_server):
+    # A refused endpoint takes the same path (tests/engines/test_storage.py), after the SDK's retries (~6 s).
+    storage = s3_server.uri("no-such-bucket", "eeg-tuning")
+    code = tune_cluster.main(["--use-dummy-data", "--output-dir", str(tmp_path / "out"), "--storage", storage])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"--storage: bucket 'no-such-bucket' must exist (create it first), got {storage!r}" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_no_data_given_names_the_flags_to_use(tmp_path, capsys):
