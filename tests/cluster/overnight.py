@@ -57,13 +57,15 @@ def _rss_mb(pid: int) -> float | None:
 
 
 def _driver_pid(name: str) -> int | None:
-    """The job's driver: the ``tune_cluster.py`` process whose command line names this experiment."""
+    """The job's driver: of the processes whose command line names this experiment's output folder (the
+    job's shell, ``timeout`` and the Python driver), the Python one: ``argv[0]`` is the interpreter."""
     for pid in pids_matching("tune_cluster.py"):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if name in cmdline and "submit.py" not in cmdline and "/bin/sh" not in cmdline:
+        if any(name in arg for arg in argv) and "python" in Path(argv[0]).name and \
+                any(arg.endswith("tune_cluster.py") for arg in argv[1:3]):
             return pid
     return None
 
