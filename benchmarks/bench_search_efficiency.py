@@ -130,8 +130,11 @@ def _plot(curves: dict[str, list[list[tuple[float, float, float]]]], index: int,
     for (key, runs), style, colour in zip(curves.items(), styles, plt.cm.tab10.colors):
         stacked = []
         for run in runs:
-            xs = [p[index] for p in run]
-            ys = [p[2] for p in run]
+            # Sorted by this axis, best so far taken again along it: epochs that end in one order can end in
+            # another by the clock (parallel trials), and a median of unsorted steps dipped.
+            ordered = sorted(run, key=lambda p: p[index])
+            xs = [p[index] for p in ordered]
+            ys = list(np.maximum.accumulate([p[2] for p in ordered])) if ordered else []
             # best so far at each grid point (NaN before the first epoch ends)
             at = np.searchsorted(xs, grid, side="right") - 1
             stacked.append(np.where(at >= 0, np.array(ys)[np.clip(at, 0, None)] if ys else np.nan, np.nan))
@@ -143,7 +146,9 @@ def _plot(curves: dict[str, list[list[tuple[float, float, float]]]], index: int,
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                median = np.nanmedian(values, axis=0)
+                # Only where every seed has a model: a median over the seeds started so far drops when a late one
+                # starts low, which no run's best-so-far ever does.
+                median = np.where(np.isfinite(values).all(axis=0), np.nanmedian(values, axis=0), np.nan)
                 low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
         x = grid / 60 if index == 1 else grid
         label = next(m.label for m in METHODS if m.key == key)
