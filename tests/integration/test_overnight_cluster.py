@@ -35,18 +35,22 @@ def test_forty_trials_survive_a_lost_worker_node_and_all_are_accounted_for(tmp_p
     assert (result.out_dir / "best_hyperparameters.json").is_file()
 
     retried = table[table["retries"] > 0]
-    assert len(retried) >= 1, "no trial was running on the lost node"
+    continued = 0
     for _, row in retried.iterrows():
-        nodes = json.loads(row["nodes"])
-        assert len(nodes) >= 2, row  # moved off the lost node
         reports = _reports(Path(result.out_dir.parent) / "storage" / "overnight" / f"trial_{row['trial_id']}")
         epochs = [r["epoch"] for r in reports]
-        restart = next(i for i, r in enumerate(reports) if i > 0 and r["iterations_since_restore"] == 1)
+        restart = next((i for i, r in enumerate(reports) if i > 0 and r["iterations_since_restore"] == 1), None)
+        if restart is None:
+            continue  # its first node died before it reported: nothing to continue from, nothing trained twice
+        continued += 1
+        assert len(json.loads(row["nodes"])) >= 2, row  # moved off the lost node
         before, after = epochs[:restart], epochs[restart:]
         # The retry continued after a checkpoint (the first epoch always saves), not from scratch, and trained
         # again at most the one epoch reported after its last checkpoint (--checkpoint-every auto).
         assert after[0] >= 2 and before[-1] - after[0] + 1 <= 1, epochs
         assert after == list(range(after[0], after[0] + len(after))) and before == list(range(1, restart + 1)), epochs
+    # The node was killed under a trial that had reported its first epoch: that one continued elsewhere.
+    assert continued >= 1, retried[["trial_id", "retries", "nodes"]]
 
     numbers = figures(result)
     print(json.dumps(numbers, indent=2))
