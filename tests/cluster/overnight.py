@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_harness import REPO, RAY_CLI, LocalRayCluster, pids_matching, wait_for, write_token  # noqa: E402
 
-__all__ = ["OvernightResult", "run_overnight"]
+__all__ = ["OvernightResult", "figures", "run_overnight", "trial_reports"]
 
 
 @dataclass
@@ -70,7 +70,8 @@ def _driver_pid(name: str) -> int | None:
     return None
 
 
-def _results(trial_dir: Path) -> list[dict]:
+def trial_reports(trial_dir: Path) -> list[dict]:
+    """The results a trial reported, read from its ``result.json`` (a line still being written is skipped)."""
     rows = []
     for line in (trial_dir / "result.json").read_text().splitlines() if (trial_dir / "result.json").is_file() else []:
         try:
@@ -83,7 +84,7 @@ def _results(trial_dir: Path) -> list[dict]:
 def _mid_trial_node(experiment: Path, workers: dict[str, str]) -> str | None:
     """A worker running a trial that has reported (and checkpointed) its first epoch but not its last."""
     for trial_dir in experiment.glob("trial_*"):
-        rows = _results(trial_dir)
+        rows = trial_reports(trial_dir)
         if len(rows) == 1 and rows[0].get("node_id") in workers:
             return workers[rows[0]["node_id"]]
     return None

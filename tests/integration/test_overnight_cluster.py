@@ -16,13 +16,9 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from overnight import figures, run_overnight  # noqa: E402
+from overnight import figures, run_overnight, trial_reports  # noqa: E402
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1500)]
-
-
-def _reports(trial_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (trial_dir / "result.json").read_text().splitlines() if line]
 
 
 def test_forty_trials_survive_a_lost_worker_node_and_all_are_accounted_for(tmp_path):
@@ -37,7 +33,7 @@ def test_forty_trials_survive_a_lost_worker_node_and_all_are_accounted_for(tmp_p
     retried = table[table["retries"] > 0]
     continued = 0
     for _, row in retried.iterrows():
-        reports = _reports(Path(result.out_dir.parent) / "storage" / "overnight" / f"trial_{row['trial_id']}")
+        reports = trial_reports(Path(result.out_dir.parent) / "storage" / "overnight" / f"trial_{row['trial_id']}")
         epochs = [r["epoch"] for r in reports]
         restart = next((i for i, r in enumerate(reports) if i > 0 and r["iterations_since_restore"] == 1), None)
         if restart is None:
