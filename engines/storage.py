@@ -166,6 +166,7 @@ def fetch_experiment(storage: str, name: str, results_dir: Path) -> list[Path]:
     try:
         fs, folder = _filesystem(source)
         infos = fs.get_file_info(pyarrow.fs.FileSelector(folder, recursive=True, allow_not_found=True))
+        local = pyarrow.fs.LocalFileSystem()
         written = []
         for info in infos:
             if info.type != pyarrow.fs.FileType.File:
@@ -176,8 +177,9 @@ def fetch_experiment(storage: str, name: str, results_dir: Path) -> list[Path]:
             else:
                 target = results_dir / "tuning" / name / "ray_results" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            with fs.open_input_stream(info.path) as stream:
-                target.write_bytes(stream.read())
+            # Streamed in chunks by pyarrow: a checkpoint need not fit in memory.
+            pyarrow.fs.copy_files(info.path, str(target.resolve()), source_filesystem=fs,
+                                  destination_filesystem=local)
             written.append(target)
     except OSError as error:
         raise InputError(f"--storage: the experiment must be readable ({_first_line(error)}), got {source!r}") \
