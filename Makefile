@@ -26,7 +26,7 @@ tune: $(STAMP)
 
 # Every test, the Ray smoke tunes included.
 test: $(STAMP)
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 # The quick ones only (no Ray experiments, no real clusters).
 test-fast: $(STAMP)

@@ -7,7 +7,6 @@ once as diverged, nothing retries it, and the other trials run on.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
+from overnight import trial_reports  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -25,19 +27,6 @@ pytestmark = pytest.mark.slow
 def _tune(output_dir: Path, name: str, *extra: str) -> list[str]:
     return [sys.executable, str(ROOT / "tune_cluster.py"), "--scheduler", "fifo", "--max-concurrent", "1",
             "--name", name, "--output-dir", str(output_dir), "--verbose", "0", *extra]
-
-
-def _results(trial_dir: Path) -> list[dict]:
-    file = trial_dir / "result.json"
-    if not file.is_file():
-        return []
-    rows = []
-    for line in file.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            pass  # the line being written
-    return rows
 
 
 def test_a_nan_loss_ends_each_trial_once_as_diverged_and_the_run_goes_on(tmp_path):
@@ -68,7 +57,7 @@ def test_resume_retries_a_trial_that_errored_from_its_checkpoint(tmp_path):
         while victim is None and time.time() < deadline:
             assert process.poll() is None, process.stdout.read()
             for trial_dir in folder.glob("trial_*"):
-                rows = _results(trial_dir)
+                rows = trial_reports(trial_dir)
                 if len(rows) >= 2:  # two epochs reported and checkpointed
                     victim = trial_dir, rows[-1]["pid"]
             time.sleep(0.2)
@@ -83,14 +72,14 @@ def test_resume_retries_a_trial_that_errored_from_its_checkpoint(tmp_path):
     killed_id = victim[0].name.removeprefix("trial_")
     assert first.loc[killed_id, "status"] == "failed", first
     assert "1 complete, 0 stopped early, 1 failed after retries" in output
-    reported_before = [row["epoch"] for row in _results(victim[0])]
+    reported_before = [row["epoch"] for row in trial_reports(victim[0])]
 
     resumed = subprocess.run(_tune(out, "killed", "--resume"), cwd=ROOT, capture_output=True, text=True, timeout=400)
     assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-3000:]
     assert "already finished" not in resumed.stdout
     table = pd.read_parquet(folder / "trials.parquet").set_index("trial_id")
     assert set(table["status"]) == {"complete"} and len(table) == 2, table
-    epochs = [row["epoch"] for row in _results(victim[0])]
+    epochs = [row["epoch"] for row in trial_reports(victim[0])]
     # The retry continued after its last checkpoint: the first epoch it reported is that checkpoint's + 1.
     assert epochs[len(reported_before):] == list(range(reported_before[-1] + 1, 5)), epochs
     assert table.loc[killed_id, "retries"] >= 1
