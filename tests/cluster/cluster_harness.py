@@ -209,7 +209,7 @@ class LocalRayCluster:
         except OSError as err:
             return f"(no log: {err})"
 
-    def _restart_workers_that_never_joined(self, attempts: int) -> None:
+    def _restart_workers_that_never_joined(self) -> None:
         """A worker whose ``ray start`` exited before its node was ever ALIVE is started once more.
 
         On a loaded 2-core machine a node now and then fails to come up (a port another process took
@@ -220,13 +220,12 @@ class LocalRayCluster:
             name, args = self.starts[slot]
             if slot in self.joined or name == "head" or proc.poll() is None:
                 continue
-            retry = name.split("-retry")[0] + f"-retry{attempts}"
-            if name.endswith(f"-retry{attempts}"):
+            if name.endswith("-retry"):
                 continue  # this one already had its second chance
             print(f"cluster harness: {name} exited ({proc.returncode}) before joining; starting it again. "
                   f"Its log: {self._log_tail(name)}", file=sys.stderr)
             kill_processes(pids_matching(str(self.root / name) + os.sep))
-            self._start(retry, args, slot=slot)
+            self._start(f"{name}-retry", args, slot=slot)
 
     def start_head(self, num_cpus: int = 0, resources: dict | None = None) -> None:
         self._start("head", [
@@ -265,7 +264,7 @@ class LocalRayCluster:
     def wait_for_nodes(self, count: int, timeout: float = 180) -> list[dict]:
         """The ALIVE nodes once there are ``count``; a worker that died before joining gets one restart."""
         def enough() -> list[dict] | None:
-            self._restart_workers_that_never_joined(attempts=1)
+            self._restart_workers_that_never_joined()
             nodes = self.alive_nodes()
             return nodes if len(nodes) >= count else None
 
