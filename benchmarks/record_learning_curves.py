@@ -23,6 +23,7 @@ Usage: python benchmarks/record_learning_curves.py [--configs 200] [--epochs 30]
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30, help="epochs each configuration trains")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads (1 = one trial's CPU)")
     parser.add_argument("--out", default=str(HERE / "data"), help="folder for learning_curves.parquet")
+    parser.add_argument("--shard", default="0/1", help="i/n: this process trains the ids with id %% n == i; "
+                        "several processes may share --out (each appends under a file lock)")
     parser.add_argument("--smoke-test", action="store_true", help="tiny synthetic data (tests only)")
     args = parser.parse_args(argv)
 
@@ -122,19 +125,25 @@ def main(argv: list[str] | None = None) -> int:
     done = set(frame["config_id"].unique().tolist()) if not frame.empty else set()
     settings = load_settings({"use_dummy_data": True, "split": "trial", "smoke_test": args.smoke_test})
     prepared = prepare_experiment_data(settings).prepared.without_test()
-    command = ["python", "benchmarks/record_learning_curves.py", *(argv if argv is not None else sys.argv[1:])]
-    (out / "learning_curves.json").write_text(json.dumps({
+    command = ["python", "benchmarks/record_learning_curves.py", f"--configs {args.configs}", f"--epochs {args.epochs}",
+               f"--threads {args.threads}", "[--shard i/n, one process per shard]"]
+    (out / "learning_curves.json").write_text(json.dumps({  # the same for every shard
         "command": " ".join(command), "data": "synthetic EEG (--use-dummy-data), split=trial, split_seed 0",
         "train_shape": list(prepared.X_train.shape), "val_shape": list(prepared.X_val.shape),
         "sampler": f"optuna RandomSampler(seed={BASE_SEED} + config_id) over search_spaces.cnn_lstm",
         "threads": args.threads, "epochs": args.epochs, "weight_seed": 0}, indent=2) + "\n")
-    for config_id in range(args.configs):
+    shard, shards = (int(part) for part in args.shard.split("/"))
+    for config_id in range(shard, args.configs, shards):
         if config_id in done:
             continue
         started = time.perf_counter()
         rows = _train_one(config_id, prepared, args.epochs)
-        frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
-        _write_atomically(frame, path)
+        with open(out / "learning_curves.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another shard may be appending: read, add, replace under the lock
+            frame = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+            if frame.empty or config_id not in set(frame["config_id"]):
+                frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+                _write_atomically(frame, path)
         best = max(r["val_accuracy"] for r in rows)
         print(f"config {config_id}: {len(rows)} epochs, best val_accuracy {best:.3f}, "
               f"{time.perf_counter() - started:.0f} s", flush=True)

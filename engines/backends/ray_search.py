@@ -25,6 +25,8 @@ __all__ = [
     "build_scheduler",
     "RaySearch",
     "PAUSING_SCHEDULERS",
+    "ResultOnCull",
+    "grid_size",
 ]
 
 METRIC, MODE = "val_accuracy", "max"
@@ -46,6 +48,95 @@ class RaySearch:
     param_space: dict[str, Any]
     num_samples: int
     decode: Callable[[Mapping[str, Any]], dict] | None  # searcher sample -> model hparams
+
+
+def _result_on_cull_class() -> type:
+    """:class:`ResultOnCull`, defined on first use so importing this module never imports Ray."""
+    global _RESULT_ON_CULL
+    if _RESULT_ON_CULL is not None:
+        return _RESULT_ON_CULL
+    from ray.tune.search import Searcher
+
+    class _ResultOnCull(Searcher):
+        """Hands a searcher the last result of a trial a scheduler culled while it was PAUSED or PENDING.
+
+        Ray's controller stops such a trial with ``on_trial_complete(trial_id)`` and no result (HyperBand culls the
+        bad half of a bracket that way). Searchers then drop the trial: BayesOpt waits for ever for its first
+        ``random_search_steps`` results (the stall of BayesOpt + HyperBand), HyperOpt never learns the trial's score,
+        Optuna records it as pruned. A RUNNING trial that ASHA stops already hands over its last result, so with this
+        wrapper every stopped trial counts the same way: by the last score it reported. Errors stay errors.
+        """
+
+        def __init__(self, searcher: Any) -> None:
+            self.searcher = searcher
+            self.last_results: dict[str, dict] = {}
+            self.exhausted = False  # the searcher said FINISHED: it has no more suggestions
+            super().__init__(metric=searcher.metric, mode=searcher.mode)
+
+        def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+            return self.searcher.set_search_properties(metric, mode, config, **spec)
+
+        def set_max_concurrency(self, max_concurrent: int) -> bool:
+            return self.searcher.set_max_concurrency(max_concurrent)
+
+        def suggest(self, trial_id: str) -> dict | None:
+            suggestion = self.searcher.suggest(trial_id)
+            if suggestion == Searcher.FINISHED:
+                self.exhausted = True
+            return suggestion
+
+        def on_trial_result(self, trial_id: str, result: dict) -> None:
+            self.last_results[trial_id] = result
+            self.searcher.on_trial_result(trial_id, result)
+
+        def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+            last = self.last_results.pop(trial_id, None)
+            if result is None and not error:
+                result = last
+            self.searcher.on_trial_complete(trial_id, result=result, error=error)
+
+        def add_evaluated_point(self, *args: Any, **kwargs: Any) -> None:
+            return self.searcher.add_evaluated_point(*args, **kwargs)
+
+        def save(self, checkpoint_path: str) -> None:
+            self.searcher.save(checkpoint_path)
+
+        def restore(self, checkpoint_path: str) -> None:
+            self.searcher.restore(checkpoint_path)
+
+        def get_state(self) -> dict:
+            return {"last_results": dict(self.last_results), "exhausted": self.exhausted}
+
+        def set_state(self, state: dict) -> None:
+            self.last_results = dict(state.get("last_results", {}))
+            self.exhausted = bool(state.get("exhausted", False))
+
+        # BOHB's scheduler calls these on the searcher it finds on the controller.
+        def on_pause(self, trial_id: str) -> None:
+            self.searcher.on_pause(trial_id)
+
+        def on_unpause(self, trial_id: str) -> None:
+            self.searcher.on_unpause(trial_id)
+
+    _RESULT_ON_CULL = _ResultOnCull
+    return _ResultOnCull
+
+
+_RESULT_ON_CULL: type | None = None
+
+
+def ResultOnCull(searcher: Any) -> Any:  # noqa: N802 - reads as the class it builds
+    """Wrap a Ray ``Searcher`` so trials culled while paused still teach it their last score (see above)."""
+    return _result_on_cull_class()(searcher)
+
+
+def grid_size(param_space: Mapping[str, Any]) -> int:
+    """How many configurations one pass over a Ray grid (``tune.grid_search`` axes) holds."""
+    size = 1
+    for value in param_space.values():
+        if isinstance(value, dict) and set(value) == {"grid_search"}:
+            size *= len(value["grid_search"])
+    return size
 
 
 def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
@@ -100,14 +191,15 @@ def build_search(
         # Multivariate TPE models the knobs jointly (conditional ones by group); Optuna flags it experimental.
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
-        return RaySearch(OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE), {}, max_trials, None)
+        alg = OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE)
+        return RaySearch(ResultOnCull(alg), {}, max_trials, None)
     if searcher == "hyperopt":
         from ray.tune.search.hyperopt import HyperOptSearch
 
         from search_spaces.translate_hyperopt import decode_hyperopt, to_hyperopt_space
 
         alg = HyperOptSearch(space=to_hyperopt_space(space), metric=METRIC, mode=MODE, random_state_seed=seed)
-        return RaySearch(alg, {}, max_trials, functools.partial(decode_hyperopt, space=space))
+        return RaySearch(ResultOnCull(alg), {}, max_trials, functools.partial(decode_hyperopt, space=space))
     if searcher == "bayesopt":
         from ray.tune.search.bayesopt import BayesOptSearch
 
@@ -115,7 +207,7 @@ def build_search(
 
         # bayesian-optimization only takes continuous ranges: search encoded floats, decode in the trainable.
         alg = BayesOptSearch(space=to_bayesopt_bounds(space), metric=METRIC, mode=MODE, random_state=seed)
-        return RaySearch(alg, {}, max_trials, functools.partial(decode_bayesopt, space=space))
+        return RaySearch(ResultOnCull(alg), {}, max_trials, functools.partial(decode_bayesopt, space=space))
     if searcher == "bohb":
         from ray.tune.search.bohb import TuneBOHB
 
@@ -125,7 +217,7 @@ def build_search(
         # hpbandster 0.7.4 still calls ConfigSpace's pre-1.0 names, which warn on every suggestion.
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="hpbandster")
         alg = TuneBOHB(space=to_configspace(space, seed), metric=METRIC, mode=MODE, seed=seed)
-        return RaySearch(alg, {}, max_trials, functools.partial(decode_configspace, space=space))
+        return RaySearch(ResultOnCull(alg), {}, max_trials, functools.partial(decode_configspace, space=space))
     if searcher == "random":
         from search_spaces.translate_ray import to_ray_param_space
 
@@ -135,7 +227,13 @@ def build_search(
 
         # A grid is exhaustive: --max-trials repeats the whole grid, so one pass is what users mean.
         grid_shape = {"axes": ("learning_rate",), "points_per_axis": 2} if smoke_test else {}
-        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_grid(space, defaults, **grid_shape), 1, None)
+        grid = to_ray_grid(space, defaults, **grid_shape)
+        if max_trials < grid_size(grid):
+            raise InputError(
+                f"--searcher grid runs its whole grid of {grid_size(grid)} configurations once, more than "
+                f"--max-trials {max_trials}: pass --max-trials {grid_size(grid)} or use --searcher random or optuna"
+            )
+        return RaySearch(BasicVariantGenerator(random_state=seed), grid, 1, None)
     raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
 
 

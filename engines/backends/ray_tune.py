@@ -245,12 +245,17 @@ class RayTuneBackend:
         # time_total_s already spans each trial's set-up (its clock starts when the trainable does).
         busy = sum(r.wall_time_s or 0.0 for r in records) * settings.cpus_per_trial
         running = any(r.status == "running" for r in records)
+        # A searcher that says FINISHED (BayesOpt re-suggesting the same point past its patience) ends the search.
+        exhausted = bool(getattr(search.search_alg, "exhausted", False)) and not running
+        if exhausted and len(records) < settings.max_trials:
+            print(f"The {settings.searcher} searcher ran out of suggestions after {len(records)} of "
+                  f"{settings.max_trials} trials; the search ends here", flush=True)
         return SearchOutcome(
             records=records,
             run_wall_s=run_wall_s,
             utilisation=busy / (run_wall_s * cluster_cpus) if run_wall_s > 0 and cluster_cpus else None,
             finished=not running and (len(records) >= settings.max_trials or settings.time_budget_s is not None
-                                      or settings.searcher == "grid"),
+                                      or settings.searcher == "grid" or exhausted),
             metadata={"method": "ray", "searcher": settings.searcher, "scheduler": settings.scheduler},
             study_names=[STUDY_NAME, paths.study_name],
             unfinished_line=f"Not finished: continue with --resume --name {paths.name}",
