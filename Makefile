@@ -6,7 +6,7 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report bench bench-overnight bench-quick install clean down
+.PHONY: tune test test-fast train verify report bench bench-search bench-curves bench-overnight bench-quick install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -51,6 +51,16 @@ report: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PYTHON) benchmarks/run_all.py $(BENCH_ARGS)
+
+# Search efficiency at the scale of a night: every searcher x scheduler pairing against random search, 10 seeds x
+# 100 trials each, on a surrogate of the recorded learning curves (Ray's own searchers and schedulers, simulated clock).
+bench-search: $(STAMP)
+	$(PYTHON) benchmarks/bench_search_efficiency.py $(BENCH_ARGS)
+
+# Record (or continue recording) the real learning curves bench-search stands on: hours on 2 CPUs; resumable.
+CURVES_ARGS ?= --configs 240 --epochs 40
+bench-curves: $(STAMP)
+	$(PYTHON) benchmarks/record_learning_curves.py $(CURVES_ARGS)
 
 # The overnight run in miniature at full size: 200 trials on a 3-node cluster on this machine, a worker lost
 # midway (about 20 minutes on 2 CPUs): wall time, trials per hour, retries and driver memory into results.json.

@@ -35,7 +35,7 @@ def encode(hparams: Mapping[str, Any], space: Any) -> list[float]:
         elif isinstance(param, (Categorical, Bool)):
             row.append(float(list(param.choices).index(_plain(value))))
         elif isinstance(param, Float) and param.log:
-            row.append(math.log10(float(value)))
+            row.append(math.log10(max(float(value), param.low)))  # the model default l2=0 sits below the range
         else:
             row.append(float(value))
     return row
@@ -101,6 +101,7 @@ def fit_surrogate(frame: Any, space: Any, *, seed: int = 0) -> Surrogate:
     names = [p.name for p in space]
     params = frame[[f"hp_{n}" for n in names]].rename(columns=lambda c: c[3:])
     encoded = np.array([encode(row, space) for row in params.to_dict("records")])
+    encoded[:, np.isnan(encoded).all(axis=0)] = 0.0  # a parameter never active in the records: a constant, not NaN
     epoch = frame["epoch"].to_numpy(dtype=float)
     X_acc = np.column_stack([encoded, epoch])
     X_sec = np.column_stack([encoded, (epoch == 1).astype(float)])
