@@ -1,4 +1,4 @@
-"""The search-efficiency picture: best-so-far validation accuracy against epochs and against simulated hours.
+"""The search-efficiency picture: best-so-far validation accuracy against epochs and against simulated minutes.
 
 Median over seeds (line) and interquartile band, one line per pairing; the x axis is logarithmic so the
 first epochs, where early stopping saves its compute, are as readable as the end of the night.
@@ -30,7 +30,7 @@ def plot_anytime(runs: dict[str, dict[int, dict]], pairings: list[Any], path: Pa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import MultipleLocator, PercentFormatter
 
     figure, axes = plt.subplots(1, 2, figsize=(16, 7), sharey=True)
     colours = list(plt.cm.tab10.colors)
@@ -49,17 +49,18 @@ def plot_anytime(runs: dict[str, dict[int, dict]], pairings: list[Any], path: Pa
             median = np.where(complete, np.nanmedian(np.where(complete, values, 0.0), axis=0), np.nan)
             q1 = np.where(complete, np.nanpercentile(np.where(complete, values, 0.0), 25, axis=0), np.nan)
             q3 = np.where(complete, np.nanpercentile(np.where(complete, values, 0.0), 75, axis=0), np.nan)
-            x = grid / 3600 if index == 1 else grid
+            x = grid / 60 if index == 1 else grid
             width = 2.8 if pairing.key in ("random_fifo", "tpe_asha") else 1.8
             axis.step(x, median, where="post", linestyle=style, color=colour, linewidth=width, label=pairing.label)
             axis.fill_between(x, q1, q3, step="post", color=colour, alpha=0.12)
         axis.set_xscale("log")
         axis.set_xlabel("epochs trained, all trials together (log scale)" if index == 0
-                        else "simulated hours since the search started (log scale)", fontsize=13)
+                        else "simulated minutes since the search started (log scale)", fontsize=13)
         axis.grid(alpha=0.3, which="both")
         axis.tick_params(labelsize=12)
         axis.set_ylim(bottom=max(low_y - 0.02, 0.0))
     axes[0].set_ylabel("best validation accuracy so far", fontsize=13)
+    axes[0].yaxis.set_major_locator(MultipleLocator(0.02))
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     figure.suptitle(f"Anytime best validation accuracy on the surrogate: median of {title_seeds} seeds, band = "
                     f"interquartile range; {trials} trials per search, {workers} at once", fontsize=14)
