@@ -21,7 +21,7 @@ from engines.backends.ray_search import (
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
-from engines.storage import StorageError, check_storage
+from engines.storage import StorageError, check_storage, storage_answers
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trials"]
 
@@ -236,8 +236,12 @@ class RayTuneBackend:
         try:
             grid = tuner.fit()
         except OSError as error:  # Ray reads the experiment back from --storage at the end
-            raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
-                               f"({' '.join(str(error).split())[:300]})") from None
+            if not storage_answers(paths.ray):
+                raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
+                                   f"({' '.join(str(error).split())[:300]})") from None
+            # The storage is fine: this is another failure (a real one, exit 1); keep its traceback.
+            error.add_note(f"--storage {paths.ray} still answers: the failure is the one above, not the storage")
+            raise
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
                                   saved=saved_trials(paths.ray),

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_harness import LocalRayCluster, pids_matching, write_token  # noqa: E402
 from test_cluster_local import _submit, _trial_nodes  # noqa: E402
 
+from engines.settings import SMOKE_MAX_TRIALS  # noqa: E402
+
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
@@ -60,7 +62,7 @@ def test_a_submitted_smoke_tune_finishes_and_writes_its_outputs_when_the_nodes_s
     assert result.returncode == 0, log
     assert "stopped answering" not in log, log
     nodes = _trial_nodes(out / "tuning" / "shared" / "trials.csv")
-    assert len(nodes) == 4 and set(nodes) == shared_temp_nodes.worker_ids
+    assert set(nodes) == shared_temp_nodes.worker_ids
     best = json.loads((out / "best_hyperparameters.json").read_text())
-    assert best["metadata"]["trials"] == 4
+    assert len(nodes) == best["metadata"]["trials"] == min(4, SMOKE_MAX_TRIALS)  # --smoke-test caps the 4
     assert (shared_temp_nodes.root / "storage" / "shared").is_dir(), "Ray's experiment is not in --storage"
