@@ -12,6 +12,7 @@ per-node ``--temp-dir`` cluster.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -66,3 +67,9 @@ def test_a_submitted_smoke_tune_finishes_and_writes_its_outputs_when_the_nodes_s
     best = json.loads((out / "best_hyperparameters.json").read_text())
     assert len(nodes) == best["metadata"]["trials"] == min(4, SMOKE_MAX_TRIALS)  # --smoke-test caps the 4
     assert (shared_temp_nodes.root / "storage" / "shared").is_dir(), "Ray's experiment is not in --storage"
+    # What made this cluster fail before: a runtime-env agent removed the job's working directory
+    # (the driver's starting folder) and unpacked it again while the driver ran.
+    # (Ray logs it in the runtime_env_setup-<job>.log of the node that set the trials' env up.)
+    setup_logs = "".join(log.read_text(errors="replace")
+                         for log in (shared_temp_nodes.root / "ray").glob("session_2*/logs/runtime_env*.log"))
+    assert re.search(r"Removing \S*/working_dir_files/_ray_pkg_", setup_logs), setup_logs[-3000:]
