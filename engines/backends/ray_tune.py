@@ -240,7 +240,12 @@ class RayTuneBackend:
                 raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
                                    f"({' '.join(str(error).split())[:300]})") from None
             # The storage is fine: this is another failure (a real one, exit 1); keep its traceback.
-            error.add_note(f"--storage {paths.ray} still answers: the failure is the one above, not the storage")
+            try:
+                os.getcwd()
+                cause = "the failure is the one above"
+            except FileNotFoundError:
+                cause = "the folder the driver ran from was removed during the search"
+            error.add_note(f"--storage {paths.ray} still answers: {cause}, not the storage")
             raise
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
