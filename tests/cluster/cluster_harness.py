@@ -51,10 +51,11 @@ def free_ports(count: int) -> list[int]:
 
 
 def write_token(path: Path) -> str:
-    """A fresh cluster token in ``path`` (mode 600), as `make cluster-up` makes it."""
+    """A fresh cluster token in ``path`` (mode 600, its folder 700), as `make cluster-up` makes it."""
     import secrets
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     token = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
