@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster_harness import LocalRayCluster, pids_matching, write_token  # noqa: E402
+from cluster_harness import LocalRayCluster, http_status, pids_matching, write_token  # noqa: E402
 from test_cluster_local import _submit, _trial_nodes  # noqa: E402
 
 from engines.settings import SMOKE_MAX_TRIALS  # noqa: E402
@@ -49,7 +49,9 @@ def shared_temp_nodes():
         assert not leftovers, f"Ray processes outlived the cluster: {leftovers}"
 
 
-def test_both_nodes_share_one_session_folder_under_rays_default_temp_folder(shared_temp_nodes):
+def test_both_nodes_share_one_session_folder_under_rays_default_temp_folder_with_token_auth_on(shared_temp_nodes):
+    jobs = shared_temp_nodes.dashboard_url + "/api/jobs/"
+    assert http_status(jobs) == 401 and http_status(jobs, token=shared_temp_nodes.token) == 200
     sessions = [p for p in (shared_temp_nodes.root / "ray").glob("session_2*") if p.is_dir()]
     assert len(sessions) == 1, sessions
     assert not any((shared_temp_nodes.root / name / "session_latest").exists() for name in ("head", "worker1"))
