@@ -15,12 +15,19 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
 import sys
-from typing import Sequence
+import tempfile
+from typing import Any, Iterator, Sequence
 
 __all__ = ["main", "build_parser"]
 
 COMMANDS = ("tune", "train", "verify", "report")
+# Settings and flags that name files or folders: made absolute before the command leaves its start folder.
+_PATH_SETTINGS = ("data", "space", "output_dir", "storage", "optuna_storage")
+_PATH_ARGS = ("config_file", "hparams", "experiment")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -130,10 +137,77 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return argv
 
 
+def _absolute(value: str | None, start: str) -> str | None:
+    """``value`` as an absolute path from ``start`` (the folder the command was started in); a URI stays as it is.
+
+    ``sqlite:///relative.db`` (an Optuna URL) gets an absolute file path; other URIs never depend on a folder.
+    """
+    if not value:
+        return value
+    if value.startswith("sqlite:///"):
+        file = value[len("sqlite:///"):]
+        if file.startswith("/") or file.startswith(":memory:") or not file:
+            return value
+        return "sqlite:///" + os.path.join(start, os.path.expanduser(file))
+    if "://" in value:
+        return value
+    return os.path.normpath(os.path.join(start, os.path.expanduser(value)))
+
+
+def _with_absolute_paths(settings: Any, args: argparse.Namespace) -> tuple[Any, argparse.Namespace]:
+    """Every path of the command made absolute now, from the folder it was started in.
+
+    The command then runs from a folder of its own (:func:`_driver_folder`), so nothing may be
+    relative to the folder it was started in: on a cluster that is the job's copy of the
+    repository, which Ray may delete and unpack again while the driver runs.
+    """
+    from eeg.errors import InputError
+
+    try:
+        start = os.getcwd()
+    except FileNotFoundError:
+        raise InputError("the current folder no longer exists (it was deleted): cd into an existing folder "
+                         "and run the command again") from None
+    absolute = {key: _absolute(getattr(settings, key), start) for key in _PATH_SETTINGS}
+    args = argparse.Namespace(**{key: _absolute(value, start) if key in _PATH_ARGS else value
+                                 for key, value in vars(args).items()})
+    return settings.replace(**absolute), args
+
+
+@contextlib.contextmanager
+def _driver_folder() -> Iterator[str]:
+    """Run from a fresh folder this process owns (removed at the end), then return to where it was started.
+
+    A Ray job's driver starts in Ray's copy of the working directory, which a node's runtime-env agent
+    may remove while the job runs (nodes sharing one temp folder on one machine: issue 19); Ray Tune
+    then fails in ``os.getcwd()``. Imports never depend on the current folder either: relative entries
+    of ``sys.path`` (``''`` under ``python -c``) are made absolute first.
+    """
+    start = os.open(".", os.O_RDONLY)  # returns here even if the folder was renamed or removed meanwhile
+    try:
+        here = os.getcwd()
+        sys.path[:] = [os.path.join(here, entry) if not os.path.isabs(entry) else entry for entry in sys.path]
+        folder = tempfile.mkdtemp(prefix="eeg-tuning-driver-")
+        try:
+            os.chdir(folder)
+            yield folder
+        finally:
+            os.fchdir(start)
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(start)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from engines.settings import DEFAULTS, load_settings
 
     settings = load_settings({k: v for k, v in vars(args).items() if k in DEFAULTS}, args.config_file)
+    settings, args = _with_absolute_paths(settings, args)
+    with _driver_folder():
+        return _run_command(args, settings)
+
+
+def _run_command(args: argparse.Namespace, settings: Any) -> int:
     if args.command == "report":
         from engines.report import run_report
 
@@ -154,8 +228,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-
     # TensorFlow's C++ INFO lines (CPU features, oneDNN) would bury the results; warnings still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from eeg.errors import InputError

@@ -70,7 +70,10 @@ def main() -> None:
 
     dataset = make_dummy_dataset(smoke_test=True)
     data = prepare_data(dataset, make_split(dataset, "trial")).without_test()
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    from engines.backends.ray_tune import private_auth_token
+
+    with private_auth_token():  # the token Ray makes: mode 600 in a 700 folder
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     rows = []
     try:
         for _ in range(args.repeats):

@@ -29,6 +29,7 @@ __all__ = [
     "fetch_experiment",
     "read_stored_config",
     "separate_storage",
+    "storage_answers",
     "upload_outputs",
     "write_stored_config",
 ]
@@ -83,6 +84,17 @@ def check_storage(storage: str | None) -> None:
         raise InputError(f"--storage: the storage must answer ({_first_line(error)}), got {storage!r}") from None
     if info.type == pyarrow.fs.FileType.NotFound:
         raise InputError(f"--storage: bucket '{bucket}' must exist (create it first), got {storage!r}")
+
+
+def storage_answers(uri: str) -> bool:
+    """Whether the experiment folder ``uri`` (a path or URI) can still be listed: asked before a failure is blamed on it."""
+    import pyarrow.fs
+
+    try:
+        fs, folder = _filesystem(uri)
+        return fs.get_file_info(folder).type == pyarrow.fs.FileType.Directory
+    except (OSError, ValueError):
+        return False
 
 
 def separate_storage(paths: ExperimentPaths) -> bool:

@@ -42,8 +42,11 @@ def local_ray():
     """One embedded Ray for every test that runs trials in-process (starting Ray costs seconds)."""
     import ray
 
+    from engines.backends.ray_tune import private_auth_token
+
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+        with private_auth_token():  # the token Ray makes stays private, as the CLI keeps it
+            ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     yield ray
     ray.shutdown()
 

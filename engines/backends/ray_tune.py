@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from eeg.errors import InputError
@@ -21,9 +22,29 @@ from engines.backends.ray_search import (
 from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
 from engines.settings import Settings
-from engines.storage import StorageError, check_storage
+from engines.storage import StorageError, check_storage, storage_answers
 
-__all__ = ["RayTuneBackend", "collect_records", "saved_trials"]
+__all__ = ["RayTuneBackend", "collect_records", "private_auth_token", "saved_trials"]
+
+
+@contextlib.contextmanager
+def private_auth_token() -> Iterator[Path]:
+    """Around ``ray.init``: Ray's token file ``~/.ray/auth_token`` is mode 600 in a 700 folder.
+
+    A new embedded Ray writes the token it generates with the umask's mode (644: anyone on a shared
+    machine could read it and submit jobs). The folder is made private first, so the file is never
+    reachable by others, and the file 600 as soon as Ray has written it; one made earlier is secured too.
+    Yields the token file's path.
+    """
+    token = Path.home() / ".ray" / "auth_token"
+    with contextlib.suppress(OSError):  # a read-only home: Ray cannot write a token there either
+        token.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(token.parent, 0o700)
+    try:
+        yield token
+    finally:
+        if token.is_file():
+            os.chmod(token, 0o600)
 
 
 def _trial_dirname(trial: Any) -> str:
@@ -185,11 +206,12 @@ class RayTuneBackend:
             yield
             return
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by local workers: keep TF's C++ chatter out
-        if settings.address:
-            ray.init(address=settings.address, log_to_driver=True)
-        else:
-            # The embedded Ray listens on loopback only; token authentication stays as Ray sets it.
-            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
+        with private_auth_token():
+            if settings.address:
+                ray.init(address=settings.address, log_to_driver=True)
+            else:
+                # The embedded Ray listens on loopback only; token authentication stays as Ray sets it.
+                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
         try:
             self._check_fit(settings)  # before config.json: an impossible request writes nothing
             yield
@@ -236,8 +258,17 @@ class RayTuneBackend:
         try:
             grid = tuner.fit()
         except OSError as error:  # Ray reads the experiment back from --storage at the end
-            raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
-                               f"({' '.join(str(error).split())[:300]})") from None
+            if not storage_answers(paths.ray):
+                raise StorageError(f"--storage: {paths.ray} stopped answering during the search "
+                                   f"({' '.join(str(error).split())[:300]})") from None
+            # The storage is fine: this is another failure (a real one, exit 1); keep its traceback.
+            try:
+                os.getcwd()
+                cause = "the failure is the one above"
+            except FileNotFoundError:
+                cause = "the folder the driver ran from was removed during the search"
+            error.add_note(f"--storage {paths.ray} still answers: {cause}, not the storage")
+            raise
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
                                   saved=saved_trials(paths.ray),

@@ -1,7 +1,8 @@
 """Real Ray nodes on this machine for the cluster tests, and the means to stop every one.
 
 Everything a test starts lives under one private folder (``root``): each node's
-``--temp-dir``, the token, the sshd state. Stopping means: end each ``ray start --block``
+``--temp-dir`` (or, with ``shared_temp_dir``, Ray's default temp folder that every node
+shares, moved under ``root`` by ``RAY_TMPDIR``), the token, the sshd state. Stopping means: end each ``ray start --block``
 process group we spawned, then end any process left whose command line names ``root``
 (Ray's workers, agents and the GCS all carry their session folder there). Nothing else on
 the machine is touched: no plain ``ray stop``, no kill by process name.
@@ -50,10 +51,11 @@ def free_ports(count: int) -> list[int]:
 
 
 def write_token(path: Path) -> str:
-    """A fresh cluster token in ``path`` (mode 600), as `make cluster-up` makes it."""
+    """A fresh cluster token in ``path`` (mode 600, its folder 700), as `make cluster-up` makes it."""
     import secrets
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     token = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -151,14 +153,20 @@ class LocalRayCluster:
     """A head and workers started with ``ray start --block`` on 127.0.0.1, token auth on.
 
     Each node has its own ``--temp-dir`` under ``root`` and its own ports, so it coexists
-    with any other Ray on the machine. ``stop()`` ends exactly what this object started.
+    with any other Ray on the machine. With ``shared_temp_dir`` the nodes are started as a
+    user starts them on one machine: no ``--temp-dir``, so all share Ray's default temp
+    folder (``$RAY_TMPDIR/ray``, with ``RAY_TMPDIR`` = ``root``: the machine's /tmp/ray stays
+    out of it) and one session folder. ``stop()`` ends exactly what this object started.
     """
 
-    def __init__(self, root: Path, token_path: Path) -> None:
+    def __init__(self, root: Path, token_path: Path, shared_temp_dir: bool = False) -> None:
         self.root = root
         self.token_path = token_path
         self.token = token_path.read_text().strip()
         self.env = ray_auth_env(token_path)
+        self.shared_temp_dir = shared_temp_dir
+        if shared_temp_dir:
+            self.env["RAY_TMPDIR"] = str(root)
         self.procs: list[subprocess.Popen] = []
         self.starts: list[tuple[str, list[str]]] = []  # (name, args) of each proc, to start it again
         self.joined: set[int] = set()  # procs whose node was seen ALIVE: never started again
@@ -181,7 +189,7 @@ class LocalRayCluster:
         command = [
             str(RAY_CLI), "start", "--block",
             "--node-ip-address=127.0.0.1",
-            f"--temp-dir={temp_dir}",
+            *([] if self.shared_temp_dir else [f"--temp-dir={temp_dir}"]),
             f"--dashboard-agent-listen-port={agent}",
             f"--dashboard-agent-grpc-port={agent_grpc}",
             f"--metrics-export-port={metrics}",

@@ -157,7 +157,7 @@ def test_the_file_mounts_carry_everything_pip_install_needs(path):
 
 def test_gpu_nodes_install_the_gpu_extra_and_cpu_nodes_do_not():
     lab = yaml.safe_load((CLUSTER / "lab.yaml").read_text())
-    assert "nvidia-smi" in lab["setup_commands"][1] and "[gpu]" in lab["setup_commands"][1]
+    assert "nvidia-smi" in lab["setup_commands"][2] and "[gpu]" in lab["setup_commands"][2]
     for name in ("aws.yaml", "gcp.yaml"):
         config = yaml.safe_load((CLUSTER / name).read_text())
         types = config["available_node_types"]
@@ -182,13 +182,14 @@ def test_the_cloud_yamls_open_rays_ports_only_inside_the_cluster():
             assert all("accessConfigs" not in nic for nic in nics), f"{name} would get an external IP"
 
 
-def test_the_token_is_made_once_with_mode_600_and_64_hex_digits(tmp_path):
+def test_the_token_is_made_once_with_mode_600_in_a_700_folder_and_64_hex_digits(tmp_path):
     token = tmp_path / "secrets" / "auth_token"
     first = _make(str(token), f"TOKEN={token}")
     assert first.returncode == 0, first.stderr
     value = token.read_text()
     assert re.fullmatch(r"[0-9a-f]{64}", value)
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
     assert _make(str(token), f"TOKEN={token}").returncode == 0
     assert token.read_text() == value
 
@@ -309,3 +310,17 @@ def test_the_ci_setup_script_parses_and_rejects_unknown_commands():
 def test_the_token_and_the_constraints_are_git_ignored():
     ignored = (CLUSTER / ".gitignore").read_text().splitlines()
     assert ".secrets/" in ignored and "constraints.txt" in ignored
+
+
+@pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.name)
+def test_every_node_makes_the_shipped_token_600_in_a_700_folder_before_any_other_setup_command(path, tmp_path):
+    config = yaml.safe_load(path.read_text())
+    first = config["setup_commands"][0]
+    assert first == "chmod 700 ~/.ray && chmod 600 ~/.ray/auth_token"
+    folder = tmp_path / ".ray"  # as file_mounts leaves it: the folder with the umask's mode
+    folder.mkdir(mode=0o755)
+    (folder / "auth_token").write_text("0" * 64)
+    (folder / "auth_token").chmod(0o644)
+    subprocess.run(["bash", "-c", first], env={**os.environ, "HOME": str(tmp_path)}, check=True, timeout=30)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "auth_token").stat().st_mode) == 0o600

@@ -82,3 +82,12 @@ def test_a_storage_that_stopped_answering_is_a_storage_error(s3_server, tmp_path
 def test_fetching_an_experiment_the_storage_does_not_hold_is_refused(s3_server, tmp_path):
     with pytest.raises(InputError, match="no experiment named 'nope'"):
         fetch_experiment(s3_server.uri("eeg-bucket", "runs"), "nope", tmp_path)
+
+
+def test_storage_answers_for_an_existing_experiment_folder_and_not_for_a_missing_or_unreachable_one(tmp_path):
+    from engines.storage import storage_answers
+
+    assert storage_answers(str(tmp_path))
+    assert not storage_answers(str(tmp_path / "missing"))
+    assert not storage_answers(f"s3://b/p?endpoint_override=127.0.0.1:{closed_port()}&scheme=http&region=us-east-1"
+                               "&connect_timeout=1&request_timeout=1")

@@ -155,8 +155,8 @@ def lab_over_ssh():
         mounts["~/.ray/auth_token"] = str(token)
         mounts["~/eeg-tuning/constraints.txt"] = str(root / "constraints.txt")
         commands = config["setup_commands"]
-        assert len(commands) == 3 and "pip install" in commands[1], commands
-        commands[1] = _link_driver_packages_command(driver_packages)
+        assert len(commands) == 4 and "pip install" in commands[2], commands
+        commands[2] = _link_driver_packages_command(driver_packages)
         cluster_yaml = root / "lab-ci.yaml"
         cluster_yaml.write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -223,6 +223,7 @@ def test_ray_up_the_lab_yaml_over_ssh_then_submit_watch_fetch_and_tear_down(lab_
     head_token = lab["home"] / ".ray" / "auth_token"
     assert head_token.read_text() == lab["token"].read_text(), "file_mounts did not ship the token"
     assert oct(head_token.stat().st_mode & 0o777) == "0o600"
+    assert oct(head_token.parent.stat().st_mode & 0o777) == "0o700", "the token's folder must be private"
     assert (lab["home"] / "eeg-tuning" / "constraints.txt").read_text().startswith("# python %d.%d" % sys.version_info[:2])
     assert not (lab["home"] / "eeg-tuning" / "cluster").exists()
 

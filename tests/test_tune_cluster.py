@@ -1,0 +1,61 @@
+"""tune_cluster.py's start: every path made absolute, then the command runs from a folder it owns (issue 19, item 1)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import tune_cluster
+from engines.settings import load_settings
+
+
+def test_every_path_setting_and_flag_becomes_absolute_from_the_start_folder_and_uris_stay(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"data": "data/x.npz", "space": "space.yaml", "output_dir": "out",
+                              "storage": "runs", "optuna_storage": "sqlite:///tuning/optuna.db"})
+    args = argparse.Namespace(command="train", hparams="out/best_hyperparameters.json", config_file=None, epochs=3)
+    settings, args = tune_cluster._with_absolute_paths(settings, args)
+    assert settings.data == str(tmp_path / "data" / "x.npz") and settings.space == str(tmp_path / "space.yaml")
+    assert settings.output_dir == str(tmp_path / "out") and settings.storage == str(tmp_path / "runs")
+    assert settings.optuna_storage == f"sqlite:///{tmp_path}/tuning/optuna.db"
+    assert args.hparams == str(tmp_path / "out" / "best_hyperparameters.json") and args.epochs == 3
+    for uri in ("s3://bucket/runs?endpoint_override=127.0.0.1:9000", "sqlite:////abs/optuna.db", "postgresql://h/db"):
+        assert tune_cluster._absolute(uri, str(tmp_path)) == uri
+
+
+def test_the_command_runs_from_a_fresh_folder_of_its_own_and_returns_to_the_start_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", "relative/lib", *sys.path])
+    with tune_cluster._driver_folder() as folder:
+        assert os.getcwd() == folder and Path(folder).is_dir() and not os.listdir(folder)
+        assert Path(folder) != tmp_path and tmp_path not in Path(folder).parents
+        assert sys.path[:2] == [os.path.join(str(tmp_path), ""), str(tmp_path / "relative" / "lib")]
+        assert all(os.path.isabs(entry) for entry in sys.path)  # imports never depend on the current folder
+    assert os.getcwd() == str(tmp_path) and not Path(folder).exists()
+
+
+def test_the_command_survives_its_start_folder_being_removed_while_it_runs(tmp_path, monkeypatch):
+    start = tmp_path / "job_copy"  # a Ray job's working directory, removed by a runtime-env agent
+    start.mkdir()
+    monkeypatch.chdir(start)
+    with tune_cluster._driver_folder() as folder:
+        start.rmdir()
+        start.mkdir()  # Ray unpacks it again at the same path: a new folder
+        assert os.getcwd() == folder and os.path.relpath("/x/y", start="/x") == "y"  # what Ray Tune's fit() ran into
+    with pytest.raises(FileNotFoundError):
+        os.getcwd()  # back in the removed folder it started in, as before the command
+    monkeypatch.chdir(tmp_path)
+
+
+def test_a_start_folder_that_no_longer_exists_is_one_line(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    code = tune_cluster.main(["--use-dummy-data", "--max-trials", "1"])
+    monkeypatch.chdir(tmp_path)
+    assert code == 2
