@@ -1,7 +1,7 @@
 """Scheduling and scale: how well the driver keeps 2 CPUs busy with many short trials, and 1,000 trials on 4 nodes.
 
 ``scheduling``: 100 trials (``--trials``) of the real trainable (tiny models, one or two epochs,
-the smoke dataset) on an embedded 2-CPU Ray, configured as :class:`engines.backends.ray_tune.RayTuneBackend`
+the smoke dataset) on an embedded 2-CPU Ray, configured as :class:`engines.backends.ray_tune_run.RayTuneBackend`
 configures its Tuner (actor reuse, a checkpoint every epoch, ``CheckpointConfig(num_to_keep=2)``);
 utilisation = sum of trial running time / (wall time x slots).
 
@@ -106,10 +106,12 @@ def scale_driver(args: argparse.Namespace) -> dict[str, Any]:
     import ray
     from ray import tune
 
-    from engines.backends.ray_tune import collect_records
-    from engines.outputs import write_json_atomic, write_optuna_study, write_trials_table
-    from engines.records import summarise
-    from engines.settings import load_settings
+    from engines.backends.ray_tune_run import collect_records
+    from engines.experiment.files import write_json_atomic
+    from engines.experiment.trials_table import write_trials_table
+    from engines.tune.outputs import write_optuna_study
+    from engines.tune.summary import summarise
+    from engines.experiment.settings import load_settings
     from search_spaces import get_space
     from search_spaces.translate_ray import to_ray_param_space
 

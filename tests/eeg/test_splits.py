@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from eeg.datasets import EEGDataset
+from eeg.loaders import EEGDataset
 from eeg.errors import DataError, InputError
 from eeg.splits import Split, leave_one_subject_out, majority_baseline, make_split
 

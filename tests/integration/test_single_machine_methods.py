@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tune_cluster
-from engines.layout import STUDY_NAME
+from engines.experiment.layout import STUDY_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +141,7 @@ def test_keras_tuner_continues_when_the_same_command_is_run_again_as_the_guide_s
 
 
 def test_a_keras_tuner_trial_whose_loss_becomes_nan_ends_as_diverged_and_the_search_goes_on(tmp_path, monkeypatch):
-    import engines.backends.keras_tuner_engine as engine
+    import engines.backends.keras_tuner_search as engine
 
     real = engine.check_finite
     calls = []

@@ -36,7 +36,7 @@ def _tuner(trainable, param_space, tmp_path, max_failures=1, **tune_config):
 def test_a_nan_loss_ends_that_trial_once_as_diverged_and_the_experiment_goes_on(local_ray, tuning_data, tmp_path):
     from ray import tune
 
-    from engines.backends.ray_tune import collect_records
+    from engines.backends.ray_tune_run import collect_records
     from search_spaces.cnn_lstm import SPACE
     from trainables.cnn_lstm import train_cnn_lstm
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution
 
-from engines.backends.keras_tuner_engine import HISTORY_FILE, tuner_records
-from engines.backends.optuna_native import _INTERRUPTED, count_finished, study_records
-from engines.backends.ray_tune import collect_records
+from engines.backends.keras_tuner_search import HISTORY_FILE, tuner_records
+from engines.backends.optuna_study import _INTERRUPTED, count_finished, study_records
+from engines.backends.ray_tune_run import collect_records
 from search_spaces.cnn_lstm import SPACE
 
 LR = {"learning_rate": FloatDistribution(1e-5, 1e-2, log=True)}

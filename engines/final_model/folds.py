@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
-from engines.settings import Settings
+from engines.experiment.settings import Settings
 
 __all__ = ["parse_folds", "run_verify_folds"]
 
@@ -30,7 +30,7 @@ def parse_folds(text: str | int) -> int | None:
 
 
 def _mean_line(label: str, values: list[float]) -> str:
-    from engines.comparison import mean_interval
+    from engines.final_model.comparison import mean_interval
 
     mean, interval = mean_interval(values)
     spread = f" (95% CI {interval[0]:.1%} to {interval[1]:.1%})" if interval else ""
@@ -46,9 +46,9 @@ def run_verify_folds(settings: Settings, hparams_file: str | None, *, folds: str
         folds: ``--folds``: a number K >= 3 or ``loso``.
         epochs, patience: as for ``verify``.
     """
-    from engines.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
-    from engines.data import prepare_experiment_data
-    from engines.final_model import (
+    from engines.final_model.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
+    from engines.experiment.data import prepare_experiment_data
+    from engines.final_model.train import (
         check_same_split,
         final_epochs,
         paired_improvement,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
-from engines.settings import Settings
+from engines.experiment.settings import Settings
 
 __all__ = [
     "read_hparams_file",
@@ -81,8 +81,8 @@ def final_epochs(settings: Settings, epochs: int | None, patience: int) -> int:
 
 def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
     """Train the final model with early stopping on validation; save it and its test metrics."""
-    from engines.data import prepare_experiment_data
-    from engines.outputs import replace_atomically, write_json_atomic
+    from engines.experiment.data import prepare_experiment_data
+    from engines.experiment.files import replace_atomically, write_json_atomic
     from eeg.baselines import baselines_line, fit_baselines_on
     from eeg.model import resolve_hparams
     from eeg.splits import validation_warnings
@@ -132,7 +132,7 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
 
 def paired_improvement(before: list[float], after: list[float]) -> tuple[float, tuple[float, float] | None]:
     """Mean paired difference (after - before) and its 95% t-interval over seeds (None for one seed)."""
-    from engines.comparison import mean_interval
+    from engines.final_model.comparison import mean_interval
 
     return mean_interval([a - b for a, b in zip(after, before)])
 
@@ -148,10 +148,10 @@ def run_verify(
     """Train the default and the tuned config on the same split over several seeds; compare on test.
 
     Every result is printed beside the majority baseline, chance and the classical baselines
-    of the same split (``verify --folds`` runs :func:`engines.folds.run_verify_folds` instead).
+    of the same split (``verify --folds`` runs :func:`engines.final_model.folds.run_verify_folds` instead).
     """
-    from engines.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
-    from engines.data import prepare_experiment_data
+    from engines.final_model.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
+    from engines.experiment.data import prepare_experiment_data
     from eeg.baselines import baselines_line, fit_baselines_on
     from eeg.model import DEFAULT_HPARAMS, resolve_hparams
     from eeg.splits import validation_warnings
@@ -217,7 +217,7 @@ def run_verify(
 
 def write_verify_document(output_dir: Path, filename: str, document: dict[str, Any]) -> None:
     """``<output-dir>/<filename>``, and a copy in the tuned file's experiment folder when it is here (for ``report``)."""
-    from engines.outputs import write_json_atomic
+    from engines.experiment.files import write_json_atomic
 
     write_json_atomic(output_dir / filename, document)
     experiment = document.get("experiment")

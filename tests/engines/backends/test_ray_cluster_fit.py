@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eeg.errors import InputError
-from engines.cluster_fit import TrialRequest, node_totals, unfit_line, wait_for_fit
+from engines.backends.ray_cluster_fit import TrialRequest, node_totals, unfit_line, wait_for_fit
 
 GIB = 2**30
 CPU_NODE = {"CPU": 2.0, "memory": 20.1 * GIB, "node:127.0.0.1": 1.0}

@@ -18,10 +18,10 @@ from engines.backends.base import Run, SearchOutcome
 from engines.backends.ray_search import (
     METRIC, MODE, PAUSING_SCHEDULERS, build_scheduler, build_search, check_pairing,
 )
-from engines.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
-from engines.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
-from engines.settings import Settings
-from engines.storage import StorageError, check_storage
+from engines.experiment.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
+from engines.experiment.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
+from engines.experiment.settings import Settings
+from engines.experiment.storage import StorageError, check_storage
 
 __all__ = ["RayTuneBackend", "collect_records", "saved_trials"]
 
@@ -280,7 +280,7 @@ class RayTuneBackend:
         """Refuse a trial no node can hold (InputError), after waiting if the cluster may still grow."""
         import ray
 
-        from engines.cluster_fit import TrialRequest, cluster_can_grow, wait_for_fit
+        from engines.backends.ray_cluster_fit import TrialRequest, cluster_can_grow, wait_for_fit
 
         memory_text = None if settings.memory_per_trial is None else str(settings.memory_per_trial)
         request = TrialRequest(cpus=settings.cpus_per_trial, gpus=settings.gpus_per_trial,

@@ -6,7 +6,7 @@
 Order matters for the exit-code contract: every check on the user's input runs before
 anything is written, so a bad flag or file exits 2 with nothing created or overwritten.
 An engine that keeps its experiment in ``--storage`` also gets config.json and, at the end,
-the outputs copied there (:mod:`engines.storage`): a resume on a new machine compares against
+the outputs copied there (:mod:`engines.experiment.storage`): a resume on a new machine compares against
 the stored config when the local one is missing.
 """
 
@@ -19,12 +19,13 @@ from typing import Any, Mapping
 from eeg.errors import InputError
 from engines.backends import backend_for
 from engines.backends.base import Backend, Run
-from engines.data import prepare_experiment_data
-from engines.layout import ExperimentPaths, experiment_paths, locked, read_saved_config
-from engines.outputs import write_experiment_outputs, write_json_atomic
-from engines.records import exit_code, summarise, summary_lines
-from engines.settings import DEFAULTS, Settings, flag, validate
-from engines.storage import StorageError, read_stored_config, separate_storage, upload_outputs, write_stored_config
+from engines.experiment.data import prepare_experiment_data
+from engines.experiment.layout import ExperimentPaths, experiment_paths, locked, read_saved_config
+from engines.experiment.files import write_json_atomic
+from engines.experiment.settings import DEFAULTS, Settings, flag, validate
+from engines.experiment.storage import StorageError, read_stored_config, separate_storage, upload_outputs, write_stored_config
+from engines.tune.outputs import write_experiment_outputs
+from engines.tune.summary import exit_code, summarise, summary_lines, validation_context
 
 __all__ = ["run_tune", "settings_for_experiment"]
 
@@ -133,14 +134,16 @@ def run_tune(settings: Settings) -> int:
             outcome = backend.search(run)
         except StorageError as error:
             return _storage_failed(error, paths, f"what {paths.output_dir} held before is kept")
+    validation = validation_context(data, settings.seed)  # fitted here, before the lock: the writers only write
     with locked(paths):  # parallel workers take turns rewriting the guide's study and the shared files
         if outcome.recollect is not None:
             outcome = outcome.recollect()
-        summary = summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s,
-                            utilisation=outcome.utilisation, finished=outcome.finished)
-        summary.update(outcome.summary_extra)
-        written = write_experiment_outputs(outcome.records, summary, settings, paths, space, data,
-                                           study_names=outcome.study_names, metadata=outcome.metadata)
+        summary = {**summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s,
+                               utilisation=outcome.utilisation, finished=outcome.finished),
+                   **outcome.summary_extra, **validation.as_summary(), **outcome.metadata}
+        written = write_experiment_outputs(outcome.records, summary, settings, paths, space,
+                                           data_description=data.description, study_names=outcome.study_names,
+                                           metadata=outcome.metadata)
     print("\n".join(summary_lines(written.summary, best_file=written.best_file, trials_table=written.trials_table,
                                   study_url=paths.optuna_url, unfinished_line=outcome.unfinished_line)), flush=True)
     if _stores(backend, paths):

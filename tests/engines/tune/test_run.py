@@ -12,12 +12,12 @@ import json
 
 import pytest
 
-import engines.tune
+import engines.tune.run
 from eeg.errors import InputError
 from engines.backends.base import SearchOutcome
-from engines.layout import STUDY_NAME
-from engines.records import TrialRecord
-from engines.settings import load_settings
+from engines.experiment.layout import STUDY_NAME
+from engines.experiment.records import TrialRecord
+from engines.experiment.settings import load_settings
 
 SAME_ON_RESUME = ("searcher", "max_trials", "split", "seed")
 
@@ -74,7 +74,7 @@ def stand_in(monkeypatch):
 
     def use(backend: StandInBackend) -> StandInBackend:
         backends.append(backend)
-        monkeypatch.setattr(engines.tune, "backend_for", lambda method: backend)
+        monkeypatch.setattr(engines.tune.run, "backend_for", lambda method: backend)
         return backend
 
     return use
@@ -241,14 +241,14 @@ def test_a_resume_on_a_clean_output_dir_compares_against_the_config_kept_in_stor
 
 def test_a_storage_that_fails_at_the_end_keeps_the_local_outputs_and_says_how_to_fetch_them(
         tmp_path, stand_in, monkeypatch, capsys):
-    from engines.storage import StorageError
+    from engines.experiment.storage import StorageError
 
     stand_in(StoringBackend([record("a", "complete", 0.6)]))
 
     def fail(paths, best_file):
         raise StorageError(f"--storage: could not copy the outputs to {paths.ray}/eeg_outputs (server gone)")
 
-    monkeypatch.setattr(engines.tune, "upload_outputs", fail)
+    monkeypatch.setattr(engines.tune.run, "upload_outputs", fail)
     code = engines.tune.run_tune(settings(tmp_path, name="e1", storage=str(tmp_path / "storage")))
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1
@@ -258,7 +258,7 @@ def test_a_storage_that_fails_at_the_end_keeps_the_local_outputs_and_says_how_to
 
 
 def test_a_storage_that_fails_during_the_search_is_one_line_and_exit_1(tmp_path, stand_in, capsys):
-    from engines.storage import StorageError
+    from engines.experiment.storage import StorageError
 
     class StorageGone(StoringBackend):
         def search(self, run):

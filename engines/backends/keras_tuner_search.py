@@ -25,9 +25,9 @@ from typing import Any
 from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
-from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
-from engines.records import TrialRecord, already_finished_line, failed_or_diverged, failure_reason
-from engines.settings import Settings
+from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
+from engines.experiment.records import TrialRecord, already_finished_line, failed_or_diverged, failure_reason
+from engines.experiment.settings import Settings
 
 __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
            "early_stopping_patience"]
@@ -168,7 +168,7 @@ def _read_history(tuner: Any, trial_id: str) -> dict[str, Any]:
 
 
 def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
-    """One :class:`engines.records.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
+    """One :class:`engines.experiment.records.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
     records = []
     for trial_id in sorted(tuner.oracle.trials):
         trial = tuner.oracle.trials[trial_id]

@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from eeg.errors import InputError
-from engines.outputs import write_json_atomic
-from engines.settings import DEFAULTS, load_settings, parse_duration, parse_memory
-from engines.tune import settings_for_experiment
+from engines.experiment.files import write_json_atomic
+from engines.experiment.settings import DEFAULTS, load_settings, parse_duration, parse_memory
+from engines.tune.run import settings_for_experiment
 
 RAY_KEYS = ("searcher", "scheduler", "max_trials", "max_epochs")
 

@@ -1,10 +1,10 @@
 """``tune_cluster.py report``: a summary and the pictures a tuner user looks at, for a finished or running experiment.
 
 Learning curves and the anytime curve come from every trial's per-epoch validation
-accuracy (:mod:`engines.progress`: the trials table, Ray's trial folders while a Ray run
+accuracy (:mod:`engines.report.progress`: the trials table, Ray's trial folders while a Ray run
 is going, or the native Optuna study); optimisation history, importances, parallel
 coordinates and slices come from Optuna's visualisation of the experiment's study, limited
-to the most important parameters (:mod:`engines.plots`). ``plots/index.html`` shows them all.
+to the most important parameters (:mod:`engines.report.plots`). ``plots/index.html`` shows them all.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
-from engines.layout import STUDY_NAME
-from engines.records import STATUSES
-from engines.settings import Settings
+from engines.experiment.layout import STUDY_NAME
+from engines.experiment.records import STATUSES
+from engines.experiment.settings import Settings
 
 __all__ = ["run_report", "find_experiment", "summary_text"]
 
@@ -96,7 +96,7 @@ def _selection_lines(summary: dict[str, Any], verified: dict[str, dict[str, Any]
 
 def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
     """Trial counts, epochs, the best trial beside the baselines, and the selection check; from what exists so far."""
-    from engines.progress import read_progress
+    from engines.report.progress import read_progress
 
     experiment_dir = Path(experiment_dir)
     summary = _read_json(experiment_dir / "summary.json")
@@ -128,7 +128,7 @@ def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
     lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
     failed = [t for t in progress.trials if t.status in ("failed", "diverged")]
     if failed and (experiment_dir / "trials.parquet").is_file():
-        from engines.outputs import read_trials_table
+        from engines.experiment.trials_table import read_trials_table
 
         table = read_trials_table(experiment_dir)
         for _, row in table[table["status"].isin(["failed", "diverged"])].head(3).iterrows():
@@ -150,8 +150,8 @@ def _load_study(experiment_dir: Path, config: dict[str, Any]):
 
 def run_report(settings: Settings, experiment: str | None) -> int:
     """Write the pictures, ``plots/index.html`` and ``report.txt`` into the experiment folder; print where they are."""
-    from engines.plots import plot_anytime, plot_learning_curves, plot_parameters, write_index
-    from engines.progress import read_progress
+    from engines.report.plots import plot_anytime, plot_learning_curves, plot_parameters, write_index
+    from engines.report.progress import read_progress
 
     experiment_dir = find_experiment(experiment, settings.output_dir)
     text = summary_text(experiment_dir, settings.output_dir)

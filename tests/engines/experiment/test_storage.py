@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from eeg.errors import InputError
-from engines.layout import ExperimentPaths, join_uri
-from engines.storage import (
+from engines.experiment.layout import ExperimentPaths, join_uri
+from engines.experiment.storage import (
     StorageError, check_storage, fetch_experiment, read_stored_config, upload_outputs, write_stored_config,
 )
 

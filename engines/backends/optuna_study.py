@@ -38,9 +38,9 @@ from typing import Any
 from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
-from engines.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
-from engines.records import TrialRecord, already_finished_line, failed_or_diverged
-from engines.settings import Settings
+from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
+from engines.experiment.records import TrialRecord, already_finished_line, failed_or_diverged
+from engines.experiment.settings import Settings
 
 __all__ = ["OptunaBackend", "PRUNERS", "SEARCHER", "build_pruner", "study_records", "count_finished"]
 
@@ -97,7 +97,7 @@ def _retry_interrupted(study: Any) -> int:
 
 
 def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
-    """One :class:`engines.records.TrialRecord` per trial of ``study``, in trial order."""
+    """One :class:`engines.experiment.records.TrialRecord` per trial of ``study``, in trial order."""
     from optuna.trial import TrialState
 
     records = []

@@ -1,4 +1,4 @@
-"""Tests for eeg.datasets: the EEGDataset contract, feature-table loading and every validation rule."""
+"""Tests for eeg.loaders: the EEGDataset contract, feature-table loading and every validation rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg.datasets import EEGDataset, load_dataset, validate_dataset
+from eeg.loaders import EEGDataset, load_dataset, validate_dataset
 from eeg.errors import DataError, InputError
 
 

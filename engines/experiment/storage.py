@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
-from engines.layout import ExperimentPaths, join_uri
+from engines.experiment.layout import ExperimentPaths, join_uri
 
 __all__ = [
     "STORED_CONFIG",

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from eeg.datasets import KINDS as DATASET_KINDS
+from eeg.loaders import KINDS as DATASET_KINDS
 from eeg.errors import InputError
 from eeg.splits import STRATEGIES as SPLITS
 

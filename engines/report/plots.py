@@ -1,7 +1,7 @@
 """The report's pictures: learning curves, the anytime curve, readable parameter plots, and an index page.
 
 Learning curves and the anytime curve are drawn with matplotlib from
-:class:`engines.progress.ExperimentProgress` (every method, finished or running). The
+:class:`engines.report.progress.ExperimentProgress` (every method, finished or running). The
 parameter plots come from Optuna's visualisation, restricted to the most important
 parameters so that every label reads, and each PNG is sized for its content.
 """
@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from engines.progress import ExperimentProgress, asha_rungs
+from engines.report.progress import ExperimentProgress, asha_rungs
 
 __all__ = [
     "plot_learning_curves",

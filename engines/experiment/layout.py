@@ -9,7 +9,7 @@
     <storage>/<name>/                             Ray's experiment state and trial checkpoints
                                                   (the same folder unless --storage points elsewhere)
     <storage>/<name>/eeg_experiment_config.json   config.json's copy, eeg_outputs/ the outputs' copy
-                                                  (engines.storage: what a new machine resumes or fetches from)
+                                                  (engines.experiment.storage: what a new machine resumes or fetches from)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from eeg.errors import InputError
-from engines.settings import Settings
+from engines.experiment.settings import Settings
 
 __all__ = [
     "STUDY_NAME",

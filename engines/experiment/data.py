@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eeg.errors import InputError
-from engines.settings import Settings
+from engines.experiment.settings import Settings
 
 __all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data"]
 
@@ -18,7 +18,7 @@ __all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data
 class ExperimentData:
     """The prepared arrays plus what a reader needs to trust the numbers."""
 
-    dataset: Any  # eeg.datasets.EEGDataset
+    dataset: Any  # eeg.dataset.EEGDataset
     split: Any  # eeg.splits.Split
     prepared: Any  # eeg.training.PreparedData (holds the test split; never hand it to Ray)
     description: str  # for metadata["data"]
@@ -32,14 +32,14 @@ def load_experiment_dataset(settings: Settings):
         return make_dummy_dataset(smoke_test=settings.smoke_test)
     if not settings.data:
         raise InputError("no data given: pass --use-dummy-data, or --data PATH with --dataset table|deap|seed")
-    from eeg.datasets import load_dataset
+    from eeg.loaders import load_dataset
 
     return load_dataset(settings.data, settings.dataset, label_rule=settings.label_rule)
 
 
 def prepare_experiment_data(settings: Settings) -> ExperimentData:
     """Load, validate, split (test first) and standardise with train statistics only."""
-    from eeg.datasets import validate_dataset
+    from eeg.loaders import validate_dataset
     from eeg.splits import make_split
     from eeg.training import prepare_data
 

@@ -127,7 +127,7 @@ def _ray_status(ray_status: str | None, epochs: int, max_epochs: int) -> str:
 
 
 def _from_table(experiment_dir: Path) -> list[TrialProgress]:
-    from engines.outputs import read_trials_table
+    from engines.experiment.trials_table import read_trials_table
 
     trials = []
     for _, row in read_trials_table(experiment_dir).iterrows():
@@ -143,7 +143,7 @@ def _from_optuna(experiment_dir: Path, config: dict[str, Any]) -> tuple[list[Tri
     """The native Optuna study of this experiment: trials so far, with epochs spread over each trial's run time."""
     import optuna
 
-    from engines.layout import STUDY_NAME
+    from engines.experiment.layout import STUDY_NAME
 
     url = config.get("optuna_storage") or f"sqlite:///{(experiment_dir.parent / 'optuna.db').resolve()}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -1,68 +1,59 @@
-"""The trial record every backend produces, the experiment summary built from them, and the exit code."""
+"""What a search comes to: the experiment summary, what it is printed beside, the lines printed, the exit code.
+
+Everything the outputs record is computed here, outside the experiment lock: the classical
+baselines on the validation split (:func:`validation_context`) are fitted once the search has
+ended, before the lock is taken, and handed to the writers as numbers.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from engines.layout import STUDY_NAME
-from engines.settings import Settings
+from engines.experiment.layout import STUDY_NAME
+from engines.experiment.records import STATUSES, TrialRecord
+from engines.experiment.settings import Settings
 
-__all__ = ["TrialRecord", "STATUSES", "ENDED_WITH_RESULT", "failure_reason", "failed_or_diverged", "finite_or_none",
-           "summarise", "summary_lines", "exit_code", "already_finished_line"]
-
-# failed: errored after its retries (--resume retries it again); diverged: a NaN/Inf loss, deterministic, never retried.
-STATUSES = ("complete", "stopped_early", "failed", "diverged", "running")
-ENDED_WITH_RESULT = ("complete", "stopped_early", "diverged")  # what --resume does not run again
-DIVERGED_ERROR = "NonFiniteLossError"  # eeg.training.check_finite's error, named in a trial's failure reason
+__all__ = ["ValidationContext", "validation_context", "summarise", "summary_lines", "exit_code"]
 
 
-@dataclass
-class TrialRecord:
-    """One trial, whatever method ran it."""
+@dataclass(frozen=True)
+class ValidationContext:
+    """What every trial's score is printed beside: the validation split's baselines and its warnings."""
 
-    trial_id: str
-    params: dict[str, Any]
-    status: str  # one of STATUSES
-    best_val_accuracy: float | None = None
-    val_accuracy_history: list[float] = field(default_factory=list)
-    val_loss: float | None = None
-    accuracy: float | None = None
-    loss: float | None = None
-    epochs: int = 0
-    node_id: str | None = None
-    hostname: str | None = None
-    wall_time_s: float | None = None
-    setup_s: float | None = None
-    failure_reason: str | None = None
-    retries: int = 0  # restarts after an error (node lost, worker crashed), each from the last checkpoint
-    nodes: list[str] = field(default_factory=list)  # every node the trial ran on, in order
+    majority_baseline: float
+    chance: float
+    baselines: list[dict[str, Any]] = field(default_factory=list)  # eeg.baselines.BaselineResult.as_dict()
+    warnings: list[str] = field(default_factory=list)
+
+    def as_summary(self) -> dict[str, Any]:
+        """The keys summary.json keeps them under."""
+        return {"val_majority_baseline": self.majority_baseline, "chance": self.chance,
+                "val_baselines": self.baselines, "selection_warnings": self.warnings}
 
 
-def failure_reason(error: BaseException | str | None) -> str | None:
-    """The one line of a trial's error that says why (Ray and Keras Tuner wrap it in a long traceback)."""
-    if error is None:
-        return None
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "Error:" in line or "Exception:" in line:
-            return line[:500]
-    return (lines[-1] if lines else type(error).__name__)[:500]
+def validation_context(data: Any, seed: int) -> ValidationContext:
+    """The majority and classical baselines on the validation split the trials were scored on, and its warnings.
 
+    Validation only: the test split stays unread until ``train``/``verify``. The baselines' C is
+    chosen on the same validation split, so their score is as optimistic as the best trial's.
+    """
+    from eeg.baselines import fit_baselines_on
+    from eeg.errors import DataError
+    from eeg.splits import majority_baseline, validation_warnings
 
-def failed_or_diverged(reason: str | None) -> str:
-    """The status of a trial that ended in an error: ``diverged`` when its loss went NaN/Inf, else ``failed``."""
-    return "diverged" if reason and DIVERGED_ERROR in reason else "failed"
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``value`` as a float when it is a finite number, else None."""
+    dataset, split = getattr(data, "dataset", None), getattr(data, "split", None)
+    warnings = validation_warnings(dataset, split) if dataset is not None and split is not None else []
     try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+        baselines = [b.as_dict() for b in fit_baselines_on(data.prepared, with_test=False, seed=seed)]
+    except (DataError, ValueError) as error:
+        # A training split of one class, or features scikit-learn cannot take (values near float32's
+        # largest overflow its float64 sums): the trials' own numbers, already searched for, still stand.
+        baselines = []
+        warnings.append(f"warning: classical baselines not fitted: {str(error).splitlines()[0][:200]}")
+    prepared = data.prepared
+    return ValidationContext(majority_baseline(prepared.y_train, prepared.y_val), 1.0 / prepared.n_classes,
+                             baselines, warnings)
 
 
 def summarise(
@@ -155,6 +146,3 @@ def exit_code(summary: dict[str, Any], *, interrupted: bool) -> tuple[int, str |
     return 0, None
 
 
-def already_finished_line(name: str, trials: int, results: Any, detail: str = "") -> str:
-    """What a command that has nothing left to do prints (exit 0)."""
-    return f"Experiment '{name}' already finished ({trials} trials{detail}); nothing to resume. Results: {results}"

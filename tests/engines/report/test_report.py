@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from engines.layout import STUDY_NAME
-from engines.outputs import write_optuna_study, write_trials_table
-from engines.plots import anytime_series, plot_anytime, plot_learning_curves, top_parameters
-from engines.progress import asha_rungs, read_progress
-from engines.records import TrialRecord
-from engines.report import run_report, summary_text
-from engines.settings import load_settings
+from engines.experiment.layout import STUDY_NAME
+from engines.experiment.trials_table import write_trials_table
+from engines.tune.outputs import write_optuna_study
+from engines.report.plots import anytime_series, plot_anytime, plot_learning_curves, top_parameters
+from engines.report.progress import asha_rungs, read_progress
+from engines.experiment.records import TrialRecord
+from engines.report.report import run_report, summary_text
+from engines.experiment.settings import load_settings
 from search_spaces import get_space
 
 MAX_EPOCHS = 9

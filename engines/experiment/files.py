@@ -1,0 +1,80 @@
+"""Atomic writes and the one JSON reader every wing uses.
+
+Everything is written atomically (a temporary file in the same folder, then ``os.replace``),
+so an interrupted run never leaves half a file and a bad run never clobbers a good earlier
+result. :func:`read_json` is how any JSON file of the project is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["UnreadableJSON", "read_json", "replace_atomically", "write_json_atomic"]
+
+
+class UnreadableJSON(ValueError):
+    """A JSON file that exists but cannot be read or parsed (``read_json(..., strict=True)``)."""
+
+
+def read_json(path: str | Path, *, strict: bool = False) -> Any:
+    """The document in ``path``; None when there is no such file.
+
+    A file that cannot be read or parsed gives None too, unless ``strict``: then
+    :class:`UnreadableJSON` says why (a config or hyperparameter file the user must mend).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        if strict:
+            raise UnreadableJSON(str(error)) from None
+        return None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a plain write would give: the existing file's, else 0o666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def replace_atomically(path: Path, write: Callable[[Path], Any], suffix: str) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
+
+    A crash leaves the old file (or none), never half a file; the result keeps the
+    permissions a plain write would have (mkstemp's 0600 would hide shared results).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, _file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write ``document`` as indented JSON to ``path`` atomically."""
+    text = json.dumps(document, indent=2, default=_json_default) + "\n"
+    replace_atomically(Path(path), lambda tmp: tmp.write_text(text), ".tmp")
