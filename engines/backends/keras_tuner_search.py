@@ -24,9 +24,10 @@ from typing import Any
 
 from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
-from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
+from engines.backends.base import RAY_ONLY, Run, SearchOutcome, hostname, no_session, note_ignored
+from engines.experiment.files import read_json_object
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
-from engines.experiment.records import TrialRecord, already_finished_line, failed_or_diverged, failure_reason
+from engines.experiment.records import TrialRecord, already_finished_line, failure_reason, status_of_keras_tuner_trial
 from engines.experiment.settings import Settings
 
 __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
@@ -34,9 +35,8 @@ __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "P
 
 ALGORITHMS = ("bayesian", "hyperband", "random")
 PROJECT_NAME = "emotion_recognition"
-# Settings only the Ray engine (or native Optuna's pruner) reads; a non-default value earns a note.
-_IGNORED = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-            "pending_timeout", "reuse_actors", "max_failures", "searcher", "scheduler", "optuna_storage", "checkpoint_every")
+# What this engine does not read: Ray's settings, and the scheduler and storage of native Optuna (a note).
+_IGNORED = (*RAY_ONLY, "scheduler", "optuna_storage")
 HISTORY_FILE = "history.json"
 _FACTOR = 3  # Hyperband's reduction factor, as the Ray schedulers use
 
@@ -160,11 +160,7 @@ def build_tuner(algorithm: str, hypermodel: Any, *, directory: Path, max_trials:
 
 
 def _read_history(tuner: Any, trial_id: str) -> dict[str, Any]:
-    file = Path(tuner.project_dir) / f"trial_{trial_id}" / HISTORY_FILE
-    try:
-        return json.loads(file.read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json_object(Path(tuner.project_dir) / f"trial_{trial_id}" / HISTORY_FILE)
 
 
 def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
@@ -177,15 +173,11 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
         saved = _read_history(tuner, trial_id)
         history = [float(v) for v in saved.get("val_accuracy_history", [])]
         reached = max(saved.get("epochs") or [int(values.get("tuner/initial_epoch", 0))])
-        status = {"COMPLETED": "complete", "FAILED": "failed", "INVALID": "failed"}.get(trial.status, "running")
-        if status == "complete" and reached < max_epochs:
-            status = "stopped_early"  # early stopping, a Hyperband rung, or the time budget
+        message = getattr(trial, "message", None)
+        status = status_of_keras_tuner_trial(trial.status, reached, max_epochs, message)
         finite = [v for v in history if math.isfinite(v)]
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
         best = max(finite) if finite else score
-        message = getattr(trial, "message", None)
-        if status == "failed":
-            status = failed_or_diverged(message)
         records.append(
             TrialRecord(
                 trial_id=str(trial_id),

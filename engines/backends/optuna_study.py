@@ -37,9 +37,9 @@ from typing import Any
 
 from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
-from engines.backends.base import Run, SearchOutcome, hostname, no_session, note_ignored
+from engines.backends.base import RAY_ONLY, Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
-from engines.experiment.records import TrialRecord, already_finished_line, failed_or_diverged
+from engines.experiment.records import TrialRecord, already_finished_line, status_of_optuna_trial
 from engines.experiment.settings import Settings
 
 __all__ = ["OptunaBackend", "PRUNERS", "SEARCHER", "build_pruner", "study_records", "count_finished"]
@@ -49,9 +49,8 @@ PRUNERS = {"asha": "successive_halving", "hyperband": "hyperband", "median": "me
 _INTERRUPTED = "interrupted: the process running this trial stopped before it finished"
 # Optuna's heartbeat: a RUNNING trial silent for the grace period belongs to a dead worker.
 HEARTBEAT_S, HEARTBEAT_GRACE_S = 15, 120
-# Settings only the Ray engine reads; a non-default value earns a note, not an error.
-_RAY_ONLY = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-             "pending_timeout", "reuse_actors", "max_failures", "searcher", "tuning_algorithm", "checkpoint_every")
+# What this engine does not read: Ray's settings and Keras Tuner's algorithm (a note, not an error).
+_IGNORED = (*RAY_ONLY, "tuning_algorithm")
 
 
 def build_pruner(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:
@@ -106,19 +105,12 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
         history = [float(trial.intermediate_values[step]) for step in sorted(trial.intermediate_values)]
         finite = [v for v in history if math.isfinite(v)]
         epochs = int(attrs.get("epochs", len(history)))
-        if trial.state == TrialState.COMPLETE:
-            status = "complete" if epochs >= max_epochs else "stopped_early"
-        elif trial.state == TrialState.PRUNED:
-            status = "stopped_early"
-        else:
-            status = "running"
+        reason = attrs.get("failure_reason") or (_INTERRUPTED if _interrupted(trial) else None)
+        status = status_of_optuna_trial(trial.state.name, epochs, max_epochs, reason)
         best = max(finite) if finite else (trial.value if trial.state == TrialState.COMPLETE else None)
         wall = attrs.get("wall_time_s")
         if wall is None and trial.duration is not None:
             wall = trial.duration.total_seconds()
-        reason = attrs.get("failure_reason") or (_INTERRUPTED if _interrupted(trial) else None)
-        if trial.state == TrialState.FAIL:
-            status = failed_or_diverged(reason)
         records.append(
             TrialRecord(
                 trial_id=str(trial.number),
@@ -232,11 +224,6 @@ class _Objective:
         return best
 
 
-def _study_url(settings: Settings, paths: ExperimentPaths) -> str:
-    """Where the experiment's study lives: ``--optuna-storage`` (workers on several machines) or optuna.db."""
-    return settings.optuna_storage or paths.optuna_url
-
-
 def _storage(url: str, paths: ExperimentPaths) -> Any:
     """The study's RDB storage. Opening one creates its tables when they are missing, so parallel workers
     open it under the experiment lock: two creating the same SQLite schema at once collide."""
@@ -279,14 +266,14 @@ class OptunaBackend:
                 f"--method optuna: --scheduler picks Optuna's pruner ({', '.join(PRUNERS)}), got "
                 f"{settings.scheduler!r}; BOHB runs on Ray: --method ray --searcher bohb --scheduler bohb"
             )
-        note_ignored(settings, _RAY_ONLY, "--method optuna runs on this machine without Ray")
+        note_ignored(settings, _IGNORED, "--method optuna runs on this machine without Ray")
 
     def default_name(self, settings: Settings) -> str:
         # From the settings, not the clock: the copies of the guide's loop find one study.
         return fingerprinted_name(settings, "optuna-native", settings.scheduler)
 
     def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
-        return _study_exists(_study_url(settings, paths), paths)
+        return _study_exists(paths.study_url(settings.optuna_storage), paths)
 
     def translate(self, settings: Settings, space: Any) -> None:
         from search_spaces.translate_optuna import optuna_distributions
@@ -298,7 +285,7 @@ class OptunaBackend:
             return None  # a worker adds its trials
         import optuna
 
-        url = _study_url(settings, paths)
+        url = paths.study_url(settings.optuna_storage)
         if not _study_exists(url, paths):
             raise InputError(f"--resume: experiment '{paths.name}' has no Optuna study '{paths.study_name}' in "
                              f"{settings.optuna_storage or paths.optuna_db}")
@@ -319,7 +306,7 @@ class OptunaBackend:
 
         settings, paths = run.settings, run.paths
         self._quiet(settings)
-        url = _study_url(settings, paths)
+        url = paths.study_url(settings.optuna_storage)
         storage = _storage(url, paths)
         with locked(paths):  # workers on this machine take turns creating the study and taking a number
             study = optuna.create_study(study_name=paths.study_name, storage=storage, direction="maximize",

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["UnreadableJSON", "read_json", "replace_atomically", "write_json_atomic"]
+__all__ = ["UnreadableJSON", "read_json", "read_json_object", "replace_atomically", "write_json_atomic"]
 
 
 class UnreadableJSON(ValueError):
@@ -35,6 +35,12 @@ def read_json(path: str | Path, *, strict: bool = False) -> Any:
         if strict:
             raise UnreadableJSON(str(error)) from None
         return None
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path``; empty when the file is missing, unreadable or holds something else."""
+    document = read_json(path)
+    return document if isinstance(document, dict) else {}
 
 
 def _json_default(value: Any) -> Any:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from eeg.errors import InputError
+from engines.experiment.files import UnreadableJSON, read_json
 from engines.experiment.settings import Settings
 
 __all__ = [
@@ -33,12 +34,14 @@ __all__ = [
     "timestamped_name",
     "fingerprinted_name",
     "join_uri",
+    "study_location",
     "read_saved_config",
     "read_summary",
     "locked",
 ]
 
 STUDY_NAME = "emotion_recognition_optuna"  # the guide's 8.4 loads this name
+OPTUNA_DB = "optuna.db"
 
 # What shapes a search: the same command with the same values finds the same experiment.
 _FINGERPRINT_KEYS = ("use_dummy_data", "dataset", "label_rule", "split", "split_seed", "seed", "max_epochs",
@@ -80,21 +83,35 @@ class ExperimentPaths:
 
     @property
     def optuna_db(self) -> Path:
-        return self.tuning / "optuna.db"
+        return self.tuning / OPTUNA_DB
 
     @property
     def optuna_url(self) -> str:
         """``sqlite:///<output-dir>/tuning/optuna.db``: where the guide's ``optuna.load_study`` looks."""
-        return f"sqlite:///{self.optuna_db.resolve()}"
+        return self.study_url(None)
+
+    def study_url(self, optuna_storage: str | None) -> str:
+        """Where the experiment's own Optuna study lives: ``--optuna-storage``, else :attr:`optuna_url`."""
+        return study_location(self.tuning, self.name, optuna_storage)[0]
 
     @property
     def study_name(self) -> str:
         """The experiment's own Optuna study; :data:`STUDY_NAME` always shows the latest run."""
-        return f"{STUDY_NAME}:{self.name}"
+        return study_location(self.tuning, self.name, None)[1]
 
     @property
     def lock_file(self) -> Path:
         return self.tuning / ".lock"
+
+
+def study_location(tuning: Path, name: str, optuna_storage: str | None) -> tuple[str, str]:
+    """The Optuna study of experiment ``name`` under ``tuning`` (``<output-dir>/tuning``): its RDB URL and its name.
+
+    ``--optuna-storage`` (workers on several machines) where given, else ``<tuning>/optuna.db``;
+    the study is ``emotion_recognition_optuna:<name>``.
+    """
+    url = optuna_storage or f"sqlite:///{(Path(tuning) / OPTUNA_DB).resolve()}"
+    return url, f"{STUDY_NAME}:{name}"
 
 
 def join_uri(base: str, *parts: str) -> str:
@@ -139,11 +156,9 @@ def fingerprinted_name(settings: Settings, *parts: str) -> str:
 
 def read_saved_config(paths: ExperimentPaths) -> dict[str, Any] | None:
     """The ``config.json`` an earlier run of this experiment saved, or None."""
-    if not paths.config_file.is_file():
-        return None
     try:
-        return json.loads(paths.config_file.read_text())
-    except (OSError, ValueError):
+        return read_json(paths.config_file, strict=True)
+    except UnreadableJSON:
         raise InputError(
             f"{paths.config_file}: unreadable experiment config; choose another --name (nothing was overwritten)"
         ) from None
@@ -151,10 +166,7 @@ def read_saved_config(paths: ExperimentPaths) -> dict[str, Any] | None:
 
 def read_summary(paths: ExperimentPaths) -> dict[str, Any] | None:
     """The experiment's ``summary.json``, or None when there is none (or it cannot be read)."""
-    try:
-        return json.loads(paths.summary_file.read_text())
-    except (OSError, ValueError):
-        return None
+    return read_json(paths.summary_file)
 
 
 @contextlib.contextmanager

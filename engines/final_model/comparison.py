@@ -8,12 +8,12 @@ test score ``verify`` measures. These helpers put both next to every result.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
+
+from engines.experiment.files import read_json_object
 
 __all__ = ["interval_text", "verdict", "baseline_comparison_lines", "selection_line", "tuned_metadata", "mean_interval"]
 
@@ -75,10 +75,8 @@ def tuned_metadata(hparams_file: str | None) -> dict[str, Any]:
     """The ``metadata`` block of a tuned file (empty when absent or unreadable; the file was checked already)."""
     if not hparams_file:
         return {}
-    try:
-        return json.loads(Path(hparams_file).read_text()).get("metadata") or {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    metadata = read_json_object(hparams_file).get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def selection_line(metadata: dict[str, Any], tuned_accuracy: float, where: str) -> str | None:

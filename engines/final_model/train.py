@@ -6,12 +6,12 @@ beside the majority-class baseline and chance of the same split.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
+from engines.experiment.files import UnreadableJSON, read_json
 from engines.experiment.settings import Settings
 
 __all__ = [
@@ -60,8 +60,8 @@ def _read_document(path: str | None) -> dict[str, Any]:
     if not file.is_file():
         raise InputError(f"{file}: hyperparameter file not found")
     try:
-        document = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = read_json(file, strict=True)
+    except UnreadableJSON as exc:
         raise InputError(f"{file}: must be JSON like best_hyperparameters.json, could not parse it ({exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("hyperparameters"), dict):
         found = sorted(document) if isinstance(document, dict) else type(document).__name__

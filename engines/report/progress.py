@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TrialProgress", "ExperimentProgress", "read_progress", "asha_rungs"]
+from engines.experiment.files import read_json_object
+from engines.experiment.layout import study_location
+from engines.experiment.records import status_of_optuna_trial, status_of_ray_trial
+from engines.experiment.trials_table import TABLE_FILE, read_trials_table
+
+__all__ = ["TrialProgress", "ExperimentProgress", "read_progress", "load_study", "asha_rungs"]
 
 
 @dataclass
@@ -33,6 +38,7 @@ class TrialProgress:
         epoch_end_s: Seconds from the experiment's start to the end of each epoch, where known.
         params: The trial's hyperparameters (empty where the source lacks them).
         wall_time_s: The trial's total run time, where the trials table has it.
+        failure_reason: Why a failed or diverged trial ended, where the trials table has it.
     """
 
     trial_id: str
@@ -41,6 +47,7 @@ class TrialProgress:
     epoch_end_s: list[float] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float | None = None
+    failure_reason: str | None = None
 
 
 @dataclass
@@ -53,6 +60,7 @@ class ExperimentProgress:
     source: str  # "trials table" | "Ray trial folders" | "Optuna study"
     finished: bool
     times_measured: bool  # epoch_end_s from real timestamps (False: trial wall times laid end to end)
+    summary: dict[str, Any] = field(default_factory=dict)  # summary.json, once the run has written it
 
 
 def asha_rungs(grace_period: int, max_epochs: int, reduction_factor: int = 3) -> list[int]:
@@ -62,13 +70,6 @@ def asha_rungs(grace_period: int, max_epochs: int, reduction_factor: int = 3) ->
         rungs.append(rung)
         rung *= reduction_factor
     return rungs
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _ray_folder(experiment_dir: Path, config: dict[str, Any]) -> Path | None:
@@ -87,7 +88,7 @@ def _ray_statuses(folder: Path) -> dict[str, str]:
     """Trial id -> Ray status from the newest experiment_state JSON (its trial entries are JSON text)."""
     states = sorted(folder.glob("experiment_state-*.json"))
     statuses: dict[str, str] = {}
-    for entry in _read_json(states[-1]).get("trial_data", []) if states else []:
+    for entry in read_json_object(states[-1]).get("trial_data", []) if states else []:
         try:
             trial = json.loads(entry[0] if isinstance(entry, list) else entry)
             statuses[str(trial["trial_id"])] = str(trial["status"])
@@ -113,50 +114,44 @@ def _ray_results(folder: Path) -> dict[str, tuple[list[float], list[float], dict
             if "val_accuracy" in row:
                 accuracy.append(float(row["val_accuracy"]))
                 ends.append(float(row.get("timestamp") or 0.0))
-        params = _read_json(file.parent / "params.json")
+        params = read_json_object(file.parent / "params.json")
         results[file.parent.name.removeprefix("trial_")] = (accuracy, ends, params)
     return results
 
 
-def _ray_status(ray_status: str | None, epochs: int, max_epochs: int) -> str:
-    if ray_status == "ERROR":
-        return "failed"
-    if ray_status in ("RUNNING", "PENDING") or ray_status is None:
-        return "complete" if epochs >= max_epochs else "running"
-    return "complete" if epochs >= max_epochs else "stopped_early"
-
-
 def _from_table(experiment_dir: Path) -> list[TrialProgress]:
-    from engines.experiment.trials_table import read_trials_table
-
     trials = []
     for _, row in read_trials_table(experiment_dir).iterrows():
         history = json.loads(row["val_accuracy_history"]) if isinstance(row["val_accuracy_history"], str) else []
         params = {c.removeprefix("config/"): row[c] for c in row.index if c.startswith("config/") and row[c] is not None}
         wall = row.get("wall_time_s")
+        reason = row.get("failure_reason")
         trials.append(TrialProgress(str(row["trial_id"]), str(row["status"]), [float(v) for v in history],
-                                    params=params, wall_time_s=float(wall) if wall is not None else None))
+                                    params=params, wall_time_s=float(wall) if wall is not None else None,
+                                    failure_reason=reason if isinstance(reason, str) else None))
     return trials
+
+
+def load_study(experiment_dir: Path, config: dict[str, Any]) -> Any:
+    """The experiment's Optuna study (every method writes one when it ends; a native Optuna run's is live), or None."""
+    import optuna
+
+    url, name = study_location(Path(experiment_dir).parent, Path(experiment_dir).name, config.get("optuna_storage"))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.load_study(study_name=name, storage=url)
+    except (KeyError, ValueError, ImportError):
+        return None
 
 
 def _from_optuna(experiment_dir: Path, config: dict[str, Any]) -> tuple[list[TrialProgress], bool]:
     """The native Optuna study of this experiment: trials so far, with epochs spread over each trial's run time."""
-    import optuna
-
-    from engines.experiment.layout import STUDY_NAME
-
-    url = config.get("optuna_storage") or f"sqlite:///{(experiment_dir.parent / 'optuna.db').resolve()}"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.load_study(study_name=f"{STUDY_NAME}:{experiment_dir.name}", storage=url)
-    except (KeyError, ValueError, ImportError):
-        return [], False
-    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
+    study = load_study(experiment_dir, config)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None] if study else []
     if not trials:
         return [], False
     start = min(t.datetime_start for t in trials)
     now = _dt.datetime.now()
-    state_to_status = {"COMPLETE": "complete", "PRUNED": "stopped_early", "FAIL": "failed", "RUNNING": "running"}
     max_epochs = int(config.get("max_epochs") or 1)
     progress = []
     for t in trials:
@@ -164,9 +159,7 @@ def _from_optuna(experiment_dir: Path, config: dict[str, Any]) -> tuple[list[Tri
         begin = (t.datetime_start - start).total_seconds()
         end = ((t.datetime_complete or now) - start).total_seconds()
         ends = [begin + (end - begin) * (i + 1) / len(values) for i in range(len(values))]
-        status = state_to_status.get(t.state.name, "failed")
-        if status == "complete" and len(values) < max_epochs:
-            status = "stopped_early"
+        status = status_of_optuna_trial(t.state.name, len(values), max_epochs, t.user_attrs.get("failure_reason"))
         progress.append(TrialProgress(str(t.number), status, values, ends, dict(t.params)))
     return progress, True
 
@@ -174,10 +167,10 @@ def _from_optuna(experiment_dir: Path, config: dict[str, Any]) -> tuple[list[Tri
 def read_progress(experiment_dir: Path) -> ExperimentProgress:
     """Every trial's per-epoch validation accuracy, from whatever the experiment's storage holds so far."""
     experiment_dir = Path(experiment_dir)
-    config = _read_json(experiment_dir / "config.json")
+    config = read_json_object(experiment_dir / "config.json")
     max_epochs = int(config.get("max_epochs") or 1)
-    has_table = (experiment_dir / "trials.parquet").is_file()
-    summary = _read_json(experiment_dir / "summary.json")
+    has_table = (experiment_dir / TABLE_FILE).is_file()
+    summary = read_json_object(experiment_dir / "summary.json")
     finished = bool(summary.get("finished")) if has_table else False
     ray = _ray_folder(experiment_dir, config)
     ray_results = _ray_results(ray) if ray is not None else {}
@@ -185,12 +178,12 @@ def read_progress(experiment_dir: Path) -> ExperimentProgress:
         trials, source = _from_table(experiment_dir), "trials table"
     elif ray_results:
         statuses = _ray_statuses(ray)
-        trials = [TrialProgress(tid, _ray_status(statuses.get(tid), len(acc), max_epochs), acc, params=params)
+        trials = [TrialProgress(tid, status_of_ray_trial(statuses.get(tid), len(acc), max_epochs), acc, params=params)
                   for tid, (acc, _, params) in ray_results.items()]
         source = "Ray trial folders"
     else:
         trials, measured = _from_optuna(experiment_dir, config) if config.get("method") == "optuna" else ([], False)
-        return ExperimentProgress(experiment_dir.name, trials, config, "Optuna study", False, measured)
+        return ExperimentProgress(experiment_dir.name, trials, config, "Optuna study", False, measured, summary)
     measured = False
     if ray_results:  # Ray's timestamps give every epoch's real time, for the table's trials too
         starts = [ends[0] - 1e-9 for acc, ends, _ in ray_results.values() if ends and ends[0] > 0]
@@ -215,4 +208,4 @@ def read_progress(experiment_dir: Path) -> ExperimentProgress:
             wall = float(wall) if wall is not None and wall == wall and n else float(n)
             trial.epoch_end_s = [clock + wall * (i + 1) / n for i in range(n)] if n else []
             clock += wall if n else 0.0
-    return ExperimentProgress(experiment_dir.name, trials, config, source, finished, measured)
+    return ExperimentProgress(experiment_dir.name, trials, config, source, finished, measured, summary)

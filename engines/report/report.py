@@ -9,21 +9,22 @@ to the most important parameters (:mod:`engines.report.plots`). ``plots/index.ht
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from eeg.errors import InputError
-from engines.experiment.layout import STUDY_NAME
+from engines.experiment.files import read_json_object
 from engines.experiment.records import STATUSES
 from engines.experiment.settings import Settings
+from engines.experiment.trials_table import TABLE_FILE
+from engines.report.progress import ExperimentProgress, TrialProgress, load_study, read_progress
 
 __all__ = ["run_report", "find_experiment", "summary_text"]
 
 
 def _is_experiment(folder: Path) -> bool:
     """A finished run (trials table), or one still going (its config.json, or Ray's trial folders)."""
-    return any((folder / name).is_file() for name in ("trials.parquet", "config.json")) or any(
+    return any((folder / name).is_file() for name in (TABLE_FILE, "config.json")) or any(
         folder.glob("trial_*/result.json")
     )
 
@@ -47,19 +48,12 @@ def find_experiment(experiment: str | None, output_dir: str) -> Path:
     return max(candidates, key=changed)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _verify_results(experiment_dir: Path, output_dir: str) -> dict[str, dict[str, Any]]:
     """``verify.json`` / ``verify_folds.json`` of this experiment's tuned config, where ``verify`` has run."""
     found = {}
     for name in ("verify.json", "verify_folds.json"):
         for candidate in (experiment_dir / name, Path(output_dir) / name):
-            document = _read_json(candidate)
+            document = read_json_object(candidate)
             experiment = document.get("experiment")
             if document and (candidate.parent == experiment_dir or (experiment and Path(experiment).resolve()
                                                                     == experiment_dir.resolve())):
@@ -94,15 +88,33 @@ def _selection_lines(summary: dict[str, Any], verified: dict[str, dict[str, Any]
     return lines
 
 
-def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
-    """Trial counts, epochs, the best trial beside the baselines, and the selection check; from what exists so far."""
-    from engines.report.progress import read_progress
+def summary_text(experiment_dir: Path, output_dir: str = "models", progress: ExperimentProgress | None = None) -> str:
+    """Trial counts, epochs, the best trial beside the baselines, and the selection check; from what exists so far.
 
+    ``progress`` is the experiment's :func:`engines.report.progress.read_progress`, read here when not given.
+    """
     experiment_dir = Path(experiment_dir)
-    summary = _read_json(experiment_dir / "summary.json")
-    progress = read_progress(experiment_dir)
+    progress = progress or read_progress(experiment_dir)
+    summary = dict(progress.summary)
     running = "" if progress.finished else " (still running or interrupted: what the storage holds so far)"
     lines = [f"Experiment {experiment_dir.name}: {len(progress.trials)} trials{running}, read from the {progress.source}"]
+    lines += _count_lines(progress, summary)
+    scored = [t for t in progress.trials if t.val_accuracy and t.status not in ("failed", "diverged")]
+    if scored:
+        lines += _best_lines(max(scored, key=lambda t: max(t.val_accuracy)), summary)
+    if summary.get("val_baselines"):
+        parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
+        lines.append(f"Classical baselines on the same validation split: {parts}")
+    summary.setdefault("best_val_accuracy", max((max(t.val_accuracy) for t in scored), default=None))
+    lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
+    failed = [t for t in progress.trials if t.status in ("failed", "diverged") and t.failure_reason is not None]
+    lines += [f"  {t.status} {t.trial_id}: {t.failure_reason}" for t in failed[:3]]
+    return "\n".join(lines)
+
+
+def _count_lines(progress: ExperimentProgress, summary: dict[str, Any]) -> list[str]:
+    """Trials per status, epochs spent and the workers' utilisation."""
+    lines = []
     for status in STATUSES:
         count = sum(t.status == status for t in progress.trials)
         if count:
@@ -110,64 +122,40 @@ def summary_text(experiment_dir: Path, output_dir: str = "models") -> str:
     lines.append(f"  epochs spent: {sum(len(t.val_accuracy) for t in progress.trials)}")
     if summary.get("worker_utilisation") is not None:
         lines.append(f"  worker utilisation: {summary['worker_utilisation']:.0%} over {summary['run_wall_s']:.0f} s")
-    scored = [t for t in progress.trials if t.val_accuracy and t.status not in ("failed", "diverged")]
-    if scored:
-        best = max(scored, key=lambda t: max(t.val_accuracy))
-        beside = ""
-        if summary.get("val_majority_baseline") is not None:
-            beside = f" (validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
-        lines.append(f"Best trial {best.trial_id}: val_accuracy {max(best.val_accuracy):.1%}{beside}")
-        params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.params.items() if v == v}
-        # A column with gaps (inactive knobs) is read back as float: show 64, not 64.0.
-        params = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
-        lines.append(f"  after {len(best.val_accuracy)} epochs; params: {params}")
-    if summary.get("val_baselines"):
-        parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
-        lines.append(f"Classical baselines on the same validation split: {parts}")
-    summary.setdefault("best_val_accuracy", max((max(t.val_accuracy) for t in scored), default=None))
-    lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
-    failed = [t for t in progress.trials if t.status in ("failed", "diverged")]
-    if failed and (experiment_dir / "trials.parquet").is_file():
-        from engines.experiment.trials_table import read_trials_table
-
-        table = read_trials_table(experiment_dir)
-        for _, row in table[table["status"].isin(["failed", "diverged"])].head(3).iterrows():
-            lines.append(f"  {row['status']} {row['trial_id']}: {row['failure_reason']}")
-    return "\n".join(lines)
+    return lines
 
 
-def _load_study(experiment_dir: Path, config: dict[str, Any]):
-    """The experiment's Optuna study (every method writes one when it ends; a native Optuna run's is live)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    url = config.get("optuna_storage") or f"sqlite:///{(experiment_dir.parent / 'optuna.db').resolve()}"
-    try:
-        return optuna.load_study(study_name=f"{STUDY_NAME}:{experiment_dir.name}", storage=url)
-    except (KeyError, ValueError, ImportError):
-        return None
+def _best_lines(best: TrialProgress, summary: dict[str, Any]) -> list[str]:
+    """The best trial's score beside the validation baselines, and its params."""
+    beside = ""
+    if summary.get("val_majority_baseline") is not None:
+        beside = f" (validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
+    params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.params.items() if v == v}
+    # A column with gaps (inactive knobs) is read back as float: show 64, not 64.0.
+    params = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
+    return [f"Best trial {best.trial_id}: val_accuracy {max(best.val_accuracy):.1%}{beside}",
+            f"  after {len(best.val_accuracy)} epochs; params: {params}"]
 
 
 def run_report(settings: Settings, experiment: str | None) -> int:
     """Write the pictures, ``plots/index.html`` and ``report.txt`` into the experiment folder; print where they are."""
     from engines.report.plots import plot_anytime, plot_learning_curves, plot_parameters, write_index
-    from engines.report.progress import read_progress
 
     experiment_dir = find_experiment(experiment, settings.output_dir)
-    text = summary_text(experiment_dir, settings.output_dir)
+    progress = read_progress(experiment_dir)
+    text = summary_text(experiment_dir, settings.output_dir, progress)
     print(text, flush=True)
     plots_dir = experiment_dir / "plots"
     plots_dir.mkdir(exist_ok=True)
-    progress = read_progress(experiment_dir)
-    summary = _read_json(experiment_dir / "summary.json")
     pictures, notes = [], []
     if any(t.val_accuracy for t in progress.trials):
-        plot_learning_curves(progress, plots_dir / "learning_curves.png", baseline=summary.get("val_majority_baseline"))
+        plot_learning_curves(progress, plots_dir / "learning_curves.png",
+                             baseline=progress.summary.get("val_majority_baseline"))
         plot_anytime(progress, plots_dir / "anytime.png")
         pictures += ["learning_curves.png", "anytime.png"]
     else:
         notes.append("no trial has finished an epoch yet: no learning curves")
-    study = _load_study(experiment_dir, progress.config)
+    study = load_study(experiment_dir, progress.config)
     if study is None:
         notes.append("parameter plots come from the experiment's Optuna study, written when the run ends")
     else:

@@ -27,6 +27,28 @@ __all__ = [
     "ExperimentOutputs",
 ]
 
+def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The guide's schema: ``{"hyperparameters": {...}, "metadata": {...}}`` with a timestamp."""
+    meta = {"timestamp": _dt.datetime.now().replace(microsecond=0).isoformat()}
+    meta.update(metadata)
+    return {"hyperparameters": dict(hparams), "metadata": meta}
+
+
+def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any],
+                               *, finished: bool = True) -> Path:
+    """The experiment's own ``best_hyperparameters.json``, and ``<output_dir>/best_hyperparameters.json`` (what
+    users open and ``train`` reads) only when the experiment finished: an interrupted search's best so far never
+    replaces a finished one's. Returns the file the user should open."""
+    target = Path(output_dir) / "best_hyperparameters.json"
+    if experiment_dir is not None:
+        own = Path(experiment_dir) / "best_hyperparameters.json"
+        write_json_atomic(own, document)
+        if not finished:
+            return own
+    write_json_atomic(target, document)
+    return target
+
+
 def _fits(distribution: Any, value: Any) -> bool:
     try:
         return bool(distribution._contains(distribution.to_internal_repr(value)))
