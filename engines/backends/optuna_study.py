@@ -167,8 +167,43 @@ def _sampler_seed(seed: int, worker: int, stream: int, earlier: int) -> int:
     return int(np.random.SeedSequence([seed, worker, stream, earlier]).generate_state(1)[0])
 
 
+def _pruning_callback(trial: Any, hparams: dict[str, Any]) -> Any:
+    """A Keras callback that reports each epoch to ``trial`` and stops training when the pruner says so.
+
+    Training stops (``model.stop_training``) when the pruner prunes or the loss goes NaN/Inf;
+    the objective raises ``optuna.TrialPruned`` or the :class:`eeg.training.NonFiniteLossError`
+    once ``fit`` has returned, so Keras ends the fit cleanly.
+    """
+    import keras
+
+    class PruneOnEpochEnd(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = -math.inf
+            self.pruned: str | None = None
+            self.diverged: NonFiniteLossError | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            epoch, last = epoch + 1, {name: float(value) for name, value in (logs or {}).items()}
+            trial.set_user_attr("epochs", epoch)
+            try:
+                check_finite(last, epoch, hparams)
+            except NonFiniteLossError as error:
+                self.diverged, self.model.stop_training = error, True
+                return
+            for key in ("val_loss", "accuracy", "loss"):
+                trial.set_user_attr(key, last[key])
+            trial.report(last["val_accuracy"], epoch)
+            self.best = max(self.best, last["val_accuracy"])
+            if trial.should_prune():
+                self.pruned = f"pruned after epoch {epoch} (val_accuracy {last['val_accuracy']:.4f})"
+                self.model.stop_training = True
+
+    return PruneOnEpochEnd()
+
+
 class _Objective:
-    """Train one sampled config epoch by epoch, report each epoch, let the pruner stop it."""
+    """Train one sampled config in one ``fit`` over every epoch; each epoch is reported, the pruner may stop it."""
 
     def __init__(self, space: Any, data: Any, *, max_epochs: int, seed: int, worker: int) -> None:
         self.space, self.data, self.max_epochs, self.seed, self.worker = space, data, max_epochs, seed, worker
@@ -207,21 +242,14 @@ class _Objective:
         keras.utils.set_random_seed(self.seed)
         model = build_model(hparams, self.data.input_shape, self.data.n_classes)
         trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
-        best = -math.inf
-        for epoch in range(1, self.max_epochs + 1):
-            # One epoch per call, seeded as the Ray trainable seeds: the same shuffles.
-            model, history = train_model(hparams, self.data, epochs=epoch, initial_epoch=epoch - 1, model=model,
-                                         seed=self.seed)
-            last = {name: values[-1] for name, values in history.items()}
-            trial.set_user_attr("epochs", epoch)
-            check_finite(last, epoch, hparams)
-            for key in ("val_loss", "accuracy", "loss"):
-                trial.set_user_attr(key, float(last[key]))
-            trial.report(float(last["val_accuracy"]), epoch)
-            best = max(best, float(last["val_accuracy"]))
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after epoch {epoch} (val_accuracy {last['val_accuracy']:.4f})")
-        return best
+        pruning = _pruning_callback(trial, hparams)
+        # Seeded as the Ray trainable seeds its first epoch: the same shuffles, epoch after epoch.
+        train_model(hparams, self.data, epochs=self.max_epochs, model=model, seed=self.seed, callbacks=[pruning])
+        if pruning.diverged is not None:
+            raise pruning.diverged
+        if pruning.pruned is not None:
+            raise optuna.TrialPruned(pruning.pruned)
+        return pruning.best
 
 
 def _storage(url: str, paths: ExperimentPaths) -> Any:
