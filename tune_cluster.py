@@ -142,7 +142,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from engines.tune.run import run_tune
 
         return run_tune(settings)
-    from engines.final_model.train import run_train, run_verify
+    from engines.final_model.train import run_train
+    from engines.final_model.verify import run_verify
 
     if args.command == "train":
         return run_train(settings, args.hparams, epochs=args.epochs, patience=args.patience)

@@ -1,8 +1,7 @@
 """Load EEG emotion data from disk into an :class:`~eeg.dataset.EEGDataset`, refusing malformed data in one line.
 
-Every loader returns an :class:`~eeg.dataset.EEGDataset` (defined, with :func:`~eeg.dataset.validate_dataset`
-and :data:`~eeg.dataset.REPRESENTATIONS`, in :mod:`eeg.dataset` and re-exported here). Three kinds of input
-are understood:
+Every loader returns an :class:`~eeg.dataset.EEGDataset`, the container :mod:`eeg.dataset` defines with its
+rules (:func:`~eeg.dataset.validate_dataset`). Three kinds of input are understood:
 
 ``"table"``
     A feature table the user made: ``.npz``, ``.csv`` or ``.parquet`` (see :func:`load_table`).
@@ -32,15 +31,7 @@ from eeg.deap import load_deap
 from eeg.errors import DataError, InputError
 from eeg.seed import load_seed
 
-__all__ = [
-    "EEGDataset",
-    "KINDS",
-    "REPRESENTATIONS",
-    "load_dataset",
-    "load_table",
-    "validate_dataset",
-    "leakage_warning",
-]
+__all__ = ["KINDS", "load_dataset", "load_table", "leakage_warning"]
 
 KINDS: tuple[str, ...] = ("table", "deap", "seed")
 TABLE_SUFFIXES: tuple[str, ...] = (".npz", ".csv", ".parquet")

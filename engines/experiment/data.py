@@ -39,7 +39,7 @@ def load_experiment_dataset(settings: Settings):
 
 def prepare_experiment_data(settings: Settings) -> ExperimentData:
     """Load, validate, split (test first) and standardise with train statistics only."""
-    from eeg.loaders import validate_dataset
+    from eeg.dataset import validate_dataset
     from eeg.splits import make_split
     from eeg.training import prepare_data
 

@@ -1,12 +1,13 @@
-"""``train`` and ``verify``: the guide's section 7 (apply and verify) without the hand edit.
+"""``train``: the guide's section 7 (apply) without the hand edit, and what ``train`` and ``verify`` share.
 
 Both read the held-out test split, which tuning never touched, and print every accuracy
-beside the majority-class baseline and chance of the same split.
+beside the majority-class baseline and chance of the same split; :func:`prepare_final_run`
+reads the tuned file, the data and the split they both start from.
 """
 
 from __future__ import annotations
 
-import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,8 @@ from eeg.errors import InputError
 from engines.experiment.files import UnreadableJSON, read_json
 from engines.experiment.settings import Settings
 
-__all__ = [
-    "read_hparams_file",
-    "check_same_split",
-    "run_train",
-    "run_verify",
-    "paired_improvement",
-    "write_verify_document",
-    "final_epochs",
-]
+__all__ = ["DEFAULT_EPOCHS", "FinalRun", "read_hparams_file", "check_same_split", "final_epochs", "prepare_final_run",
+           "run_train"]
 
 DEFAULT_EPOCHS, SMOKE_EPOCHS = 40, 2
 
@@ -79,26 +73,49 @@ def final_epochs(settings: Settings, epochs: int | None, patience: int) -> int:
     return min(chosen, SMOKE_EPOCHS) if settings.smoke_test else chosen
 
 
-def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
-    """Train the final model with early stopping on validation; save it and its test metrics."""
-    from engines.experiment.data import prepare_experiment_data
-    from engines.experiment.files import replace_atomically, write_json_atomic
-    from eeg.baselines import baselines_line, fit_baselines_on
-    from eeg.model import resolve_hparams
-    from eeg.splits import validation_warnings
-    from eeg.training import accuracy_line, evaluate, import_tensorflow_quietly, train_model
+@dataclass(frozen=True)
+class FinalRun:
+    """What ``train`` and ``verify`` start from: the data with its test split, the tuned and default configs."""
 
-    hparams = resolve_hparams(read_hparams_file(hparams_file))
+    data: Any  # engines.experiment.data.ExperimentData
+    tuned: dict[str, Any]
+    default: dict[str, Any]
+    epochs: int
+
+
+def prepare_final_run(settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int,
+                      describe: bool = True) -> FinalRun:
+    """Check the flags and the tuned file, load and split the data (the split tuning held out), import TensorFlow.
+
+    With ``describe`` the split and its warnings are printed.
+    """
+    from engines.experiment.data import prepare_experiment_data
+    from eeg.model import DEFAULT_HPARAMS, resolve_hparams
+    from eeg.splits import validation_warnings
+    from eeg.training import import_tensorflow_quietly
+
+    tuned = resolve_hparams(read_hparams_file(hparams_file))
     n_epochs = final_epochs(settings, epochs, patience)
     data = prepare_experiment_data(settings)
     import_tensorflow_quietly()
     check_same_split(hparams_file, settings, data.description)
-    prepared = data.prepared
-    print(data.split.describe())
-    for line in validation_warnings(data.dataset, data.split):
-        print(line)
+    if describe:
+        print(data.split.describe())
+        for line in validation_warnings(data.dataset, data.split):
+            print(line)
+    return FinalRun(data, tuned, resolve_hparams(DEFAULT_HPARAMS), n_epochs)
+
+
+def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | None, patience: int) -> int:
+    """Train the final model with early stopping on validation; save it and its test metrics."""
+    from engines.experiment.files import replace_atomically, write_json_atomic
+    from eeg.baselines import baselines_line, fit_baselines_on
+    from eeg.training import accuracy_line, evaluate, train_model
+
+    run = prepare_final_run(settings, hparams_file, epochs=epochs, patience=patience)
+    prepared = run.data.prepared
     model, history = train_model(
-        hparams, prepared, epochs=n_epochs, seed=settings.seed, early_stopping_patience=patience, verbose=0
+        run.tuned, prepared, epochs=run.epochs, seed=settings.seed, early_stopping_patience=patience, verbose=0
     )
     val = evaluate(model, prepared.X_val, prepared.y_val, prepared.y_train)
     test = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
@@ -109,12 +126,12 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
     write_json_atomic(
         output_dir / "train_metrics.json",
         {
-            "hyperparameters": hparams,
+            "hyperparameters": run.tuned,
             "hparams_file": hparams_file,
             "epochs_run": len(history.get("loss", [])),
             "validation": val,
             "test": test,
-            "data": data.description,
+            "data": run.data.description,
             "seed": settings.seed,
             "model": str(model_file),
             # The model expects standardised inputs: keep the training statistics with it.
@@ -128,98 +145,3 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
     print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
     print(f"Saved {model_file} and {output_dir / 'train_metrics.json'}")
     return 0
-
-
-def paired_improvement(before: list[float], after: list[float]) -> tuple[float, tuple[float, float] | None]:
-    """Mean paired difference (after - before) and its 95% t-interval over seeds (None for one seed)."""
-    from engines.final_model.comparison import mean_interval
-
-    return mean_interval([a - b for a, b in zip(after, before)])
-
-
-def run_verify(
-    settings: Settings,
-    hparams_file: str | None,
-    *,
-    epochs: int | None,
-    patience: int,
-    seeds: int,
-) -> int:
-    """Train the default and the tuned config on the same split over several seeds; compare on test.
-
-    Every result is printed beside the majority baseline, chance and the classical baselines
-    of the same split (``verify --folds`` runs :func:`engines.final_model.folds.run_verify_folds` instead).
-    """
-    from engines.final_model.comparison import baseline_comparison_lines, interval_text, selection_line, tuned_metadata
-    from engines.experiment.data import prepare_experiment_data
-    from eeg.baselines import baselines_line, fit_baselines_on
-    from eeg.model import DEFAULT_HPARAMS, resolve_hparams
-    from eeg.splits import validation_warnings
-    from eeg.training import evaluate, import_tensorflow_quietly, train_model
-
-    if hparams_file is None:
-        raise InputError("verify needs --hparams FILE (e.g. models/best_hyperparameters.json)")
-    if seeds < 1:
-        raise InputError(f"--seeds must be >= 1, got {seeds}")
-    tuned = resolve_hparams(read_hparams_file(hparams_file))
-    default = resolve_hparams(DEFAULT_HPARAMS)
-    n_epochs = final_epochs(settings, epochs, patience)
-    import_tensorflow_quietly()
-    data = prepare_experiment_data(settings)
-    check_same_split(hparams_file, settings, data.description)
-    prepared = data.prepared
-    print(data.split.describe())
-    for line in validation_warnings(data.dataset, data.split):
-        print(line)
-    scores: dict[str, list[float]] = {"default": [], "tuned": []}
-    baseline = chance = 0.0
-    for offset in range(seeds):
-        seed = settings.seed + offset
-        for label, hparams in (("default", default), ("tuned", tuned)):
-            model, _ = train_model(hparams, prepared, epochs=n_epochs, seed=seed, early_stopping_patience=patience)
-            result = evaluate(model, prepared.X_test, prepared.y_test, prepared.y_train)
-            scores[label].append(result["accuracy"])
-            baseline, chance = result["majority_baseline"], result["chance"]
-            print(f"  seed {seed} {label:>7}: test accuracy {result['accuracy']:.1%}", flush=True)
-    # The classical baselines do not depend on the training seed: fitted once, compared with every seed.
-    baselines = fit_baselines_on(prepared, with_test=True, seed=settings.seed)
-    before, after = statistics.fmean(scores["default"]), statistics.fmean(scores["tuned"])
-    mean_gain, interval = paired_improvement(scores["default"], scores["tuned"])
-    print(f"Before optimization: {before:.1%} accuracy")
-    print(f"After optimization:  {after:.1%} accuracy")
-    print(f"Improvement: {mean_gain * 100:+.1f} points ({interval_text(interval, seeds, 'seeds')})")
-    print(f"Majority baseline on the same test split: {baseline:.1%} (chance {chance:.1%})")
-    print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
-    for line in baseline_comparison_lines(scores["tuned"], {b.name: [b.test_accuracy] * seeds for b in baselines}, "seeds"):
-        print(line)
-    metadata = tuned_metadata(hparams_file)
-    selection = selection_line(metadata, after, "test")
-    if selection:
-        print(selection)
-    document = {
-        "hparams_file": hparams_file,
-        "test_accuracy_default": scores["default"],
-        "test_accuracy_tuned": scores["tuned"],
-        "improvement_points": mean_gain * 100,
-        "ci95_points": [v * 100 for v in interval] if interval else None,
-        "majority_baseline": baseline,
-        "chance": chance,
-        "baselines": [b.as_dict() for b in baselines],
-        "best_val_accuracy": metadata.get("best_score"),
-        "experiment": metadata.get("experiment"),
-        "split": settings.split,
-        "epochs": n_epochs,
-        "data": data.description,
-    }
-    write_verify_document(Path(settings.output_dir), "verify.json", document)
-    return 0
-
-
-def write_verify_document(output_dir: Path, filename: str, document: dict[str, Any]) -> None:
-    """``<output-dir>/<filename>``, and a copy in the tuned file's experiment folder when it is here (for ``report``)."""
-    from engines.experiment.files import write_json_atomic
-
-    write_json_atomic(output_dir / filename, document)
-    experiment = document.get("experiment")
-    if experiment and Path(experiment).is_dir():
-        write_json_atomic(Path(experiment) / filename, document)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eeg.loaders import EEGDataset, load_dataset, validate_dataset
+from eeg.dataset import EEGDataset, validate_dataset
+from eeg.loaders import load_dataset
 from eeg.errors import DataError, InputError
 
 

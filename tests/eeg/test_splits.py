@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from eeg.loaders import EEGDataset
+from eeg.dataset import EEGDataset
 from eeg.errors import DataError, InputError
 from eeg.splits import Split, majority_baseline, make_split
 

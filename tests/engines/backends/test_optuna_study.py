@@ -1,4 +1,5 @@
-"""The native Optuna objective: one ``fit`` over every epoch, each epoch reported, the pruner and a NaN stop it."""
+"""The native Optuna backend: the objective trains in one ``fit`` over every epoch, each epoch reported, the pruner
+and a NaN stop it; the study's trials become the shared TrialRecord rows (a real in-memory study, ``create_trial``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 
 import eeg.training
 import search_spaces.translate_optuna
+from optuna.distributions import FloatDistribution
+
 from eeg.training import NonFiniteLossError, PreparedData
-from engines.backends.optuna_study import _Objective, _pruning_callback, build_pruner
+from engines.backends.optuna_study import _INTERRUPTED, _Objective, _pruning_callback, build_pruner, count_finished, study_records
 
 TINY = {"n_conv_blocks": 1, "cnn_filters_0": 8, "lstm_units": 8, "dense_units_0": 16, "dense_dropout_0": 0.0,
         "batch_size": 16, "learning_rate": 1e-2}
@@ -109,3 +112,31 @@ def test_a_pruned_epoch_is_reported_first_then_training_stops():
                                              ("median", "MedianPruner"), ("fifo", "NopPruner")])
 def test_each_scheduler_names_the_optuna_pruner_of_the_same_rule(scheduler, kind):
     assert type(build_pruner(scheduler, max_epochs=9, grace_period=1)).__name__ == kind
+
+
+LR = {"learning_rate": FloatDistribution(1e-5, 1e-2, log=True)}
+
+
+def optuna_trial(state: str, values: dict[int, float], **attrs):
+    return optuna.trial.create_trial(
+        params={"learning_rate": 0.001}, distributions=LR, state=getattr(optuna.trial.TrialState, state),
+        value=max(values.values()) if state == "COMPLETE" else None, intermediate_values=values,
+        user_attrs={"epochs": len(values), **attrs},
+    )
+
+
+def test_optuna_trials_become_records_and_an_interrupted_trial_does_not_count_toward_max_trials():
+    study = optuna.create_study(direction="maximize")
+    study.add_trials([
+        optuna_trial("COMPLETE", {1: 0.4, 2: 0.6}),
+        optuna_trial("PRUNED", {1: 0.2}),
+        optuna_trial("FAIL", {1: 0.3}, failure_reason="NonFiniteLossError: loss became nan"),
+        optuna_trial("FAIL", {1: 0.3}, failure_reason=_INTERRUPTED),
+        optuna_trial("FAIL", {}),  # failed by Optuna's heartbeat: its worker died
+    ])
+    records = study_records(study, max_epochs=2)
+    assert [r.status for r in records] == ["complete", "stopped_early", "diverged", "failed", "failed"]
+    assert records[0].best_val_accuracy == 0.6 and records[0].val_accuracy_history == [0.4, 0.6]
+    assert records[2].failure_reason == "NonFiniteLossError: loss became nan"
+    assert records[4].failure_reason == _INTERRUPTED
+    assert count_finished(study) == 3  # complete, pruned and the diverged one; not the two cut short

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import stat
 
 import pytest
 
 from eeg.errors import InputError
-from engines.experiment.files import write_json_atomic
 from engines.experiment.settings import DEFAULTS, load_settings, parse_duration, parse_memory
 from engines.tune.run import settings_for_experiment
 
 RAY_KEYS = ("searcher", "scheduler", "max_trials", "max_epochs")
-
-
-def test_an_atomic_write_gives_the_permissions_a_plain_write_would(tmp_path):
-    umask = os.umask(0o022)
-    try:
-        target = tmp_path / "best.json"
-        write_json_atomic(target, {"a": 1})
-        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # not mkstemp's 0600: colleagues on NFS can read it
-        target.chmod(0o640)
-        write_json_atomic(target, {"a": 2})
-        assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
-    finally:
-        os.umask(umask)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("8h", 28800), ("1h30m", 5400), ("45m", 2700), ("600", 600)])

@@ -11,7 +11,7 @@ from engines.experiment.layout import STUDY_NAME
 from engines.experiment.trials_table import write_trials_table
 from engines.tune.outputs import write_optuna_study
 from engines.report.plots import anytime_series, plot_anytime, plot_learning_curves, top_parameters
-from engines.report.progress import asha_rungs, read_progress
+from engines.report.progress import read_progress
 from engines.experiment.records import TrialRecord
 from engines.report.report import run_report, summary_text
 from engines.experiment.settings import load_settings
@@ -63,12 +63,6 @@ def finished_experiment(tmp_path: Path) -> Path:
         "selection_warnings": ["warning: the validation split holds 2 subject(s) (fewer than 3): ..."],
     }))
     return folder
-
-
-def test_asha_rungs_are_grace_times_powers_of_three_below_max_epochs():
-    assert asha_rungs(2, 12) == [2, 6]
-    assert asha_rungs(1, 9) == [1, 3]
-    assert asha_rungs(1, 28) == [1, 3, 9, 27]
 
 
 def test_learning_curves_draw_every_scored_trial_with_its_status_and_the_rungs(finished_experiment, tmp_path):
@@ -127,32 +121,3 @@ def test_the_summary_puts_verifys_test_score_beside_the_best_validation_score(fi
     assert "Classical baselines on the test split (verify): RBF-SVM 61.0%" in text
 
 
-def _ray_trial(folder: Path, trial_id: str, values: list[float], start: int) -> None:
-    trial = folder / f"trial_{trial_id}"
-    trial.mkdir(parents=True)
-    rows = [json.dumps({"val_accuracy": v, "training_iteration": i + 1, "timestamp": start + 10 * (i + 1),
-                        "trial_id": trial_id}) for i, v in enumerate(values)]
-    (trial / "result.json").write_text("\n".join(rows) + "\n{\"val_accura")  # a line being written
-    (trial / "params.json").write_text(json.dumps({"learning_rate": 0.001}))
-
-
-def test_a_running_ray_experiment_is_read_from_its_trial_folders(tmp_path, capsys):
-    folder = tmp_path / "models" / "tuning" / "live"
-    _ray_trial(folder, "a", [0.3, 0.4, 0.5], 1000)
-    _ray_trial(folder, "b", [0.2], 1005)
-    _ray_trial(folder, "c", [0.35, 0.45], 1010)
-    state = {"trial_data": [[json.dumps({"trial_id": "a", "status": "RUNNING"}), "{}"],
-                            [json.dumps({"trial_id": "b", "status": "TERMINATED"}), "{}"],
-                            [json.dumps({"trial_id": "c", "status": "PENDING"}), "{}"]]}
-    (folder / "experiment_state-2026-01-01_00-00-00.json").write_text(json.dumps(state))
-    (folder / "config.json").write_text(json.dumps({"method": "ray", "scheduler": "asha", "max_epochs": 9,
-                                                    "grace_period": 1}))
-    progress = read_progress(folder)
-    assert progress.source == "Ray trial folders" and not progress.finished and progress.times_measured
-    assert {t.trial_id: t.status for t in progress.trials} == {"a": "running", "b": "stopped_early", "c": "running"}
-    assert anytime_series(progress)["best"][-1] == 0.5
-    settings = load_settings({"output_dir": str(tmp_path / "models")}, None)
-    assert run_report(settings, None) == 0
-    out = capsys.readouterr().out
-    assert "still running" in out and "learning_curves.png" in out
-    assert "written when the run ends" in out
