@@ -52,24 +52,6 @@ def test_checkpoint_every_defaults_to_auto_takes_a_whole_number_and_refuses_anyt
             load_settings({"checkpoint_every": bad})
 
 
-def test_the_auto_checkpoint_policy_saves_first_then_once_training_outweighs_saving_twenty_times():
-    from trainables.cnn_lstm import CheckpointPolicy
-
-    policy, saved_at = CheckpointPolicy("auto"), []
-    for epoch in range(1, 13):
-        policy.trained(1.0)  # one-second epochs with a quarter-second save: a save every 5 epochs
-        if policy.due(epoch):
-            saved_at.append(epoch)
-            policy.saved(0.25)
-    assert saved_at == [1, 6, 11]
-    slow = CheckpointPolicy("auto")  # real EEG: a 30 s epoch, a 0.3 s save: every epoch
-    for epoch in range(1, 4):
-        slow.trained(30.0)
-        assert slow.due(epoch)
-        slow.saved(0.3)
-    assert [e for e in range(1, 7) if CheckpointPolicy(2).due(e)] == [2, 4, 6]
-
-
 def test_pending_timeout_defaults_to_fifteen_minutes_and_reads_as_a_duration(tmp_path):
     assert load_settings({}).pending_timeout_s == 900
     assert load_settings({"pending_timeout": "1h"}).pending_timeout_s == 3600
