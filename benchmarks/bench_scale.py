@@ -7,7 +7,7 @@ utilisation = sum of trial running time / (wall time x slots).
 
 ``scale``: 1,000 trials of a stub trainable (the same report + checkpoint every epoch, no
 TensorFlow) on a 4-node Ray cluster started on this machine with ``ray start`` on
-127.0.0.1 and token auth (the test suite's :class:`tests.cluster.cluster_harness.LocalRayCluster`);
+127.0.0.1 and token auth (the test suite's :class:`cluster.local_cluster.LocalRayCluster`);
 the driver runs in its own process so its peak memory is its own. The project's bookkeeping
 (records, trials table, Optuna study, summary JSON) is timed piece by piece on the result.
 
@@ -155,8 +155,7 @@ def scale_driver(args: argparse.Namespace) -> dict[str, Any]:
 
 def scale(args: argparse.Namespace) -> dict[str, Any]:
     """Start head + 3 workers (1 CPU each) on 127.0.0.1 with token auth, run the driver, stop what was started."""
-    sys.path.insert(0, str(REPO / "tests" / "cluster"))
-    from cluster_harness import LocalRayCluster, ray_auth_env, write_token
+    from cluster.local_cluster import LocalRayCluster, ray_auth_env, write_token
 
     root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     token = root / "token"

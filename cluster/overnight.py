@@ -23,8 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster_harness import REPO, RAY_CLI, LocalRayCluster, pids_matching, wait_for, write_token  # noqa: E402
+from cluster.local_cluster import REPO, RAY_CLI, LocalRayCluster, pids_matching, wait_for, write_token
 
 __all__ = ["OvernightResult", "figures", "run_overnight", "trial_reports"]
 
