@@ -7,11 +7,12 @@ result. :func:`read_json` is how any JSON file of the project is read back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterator
 
 __all__ = ["UnreadableJSON", "read_json", "read_json_object", "replace_atomically", "write_json_atomic"]
 
@@ -61,18 +62,22 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def replace_atomically(path: Path, write: Callable[[Path], Any], suffix: str) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
+@contextlib.contextmanager
+def replace_atomically(path: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write to; it replaces ``path`` when the block ends without an error.
 
     A crash leaves the old file (or none), never half a file; the result keeps the
-    permissions a plain write would have (mkstemp's 0600 would hide shared results).
+    permissions a plain write would have (mkstemp's 0600 would hide shared results)::
+
+        with replace_atomically(path, ".parquet") as tmp:
+            frame.to_parquet(tmp)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
-        write(Path(tmp))
+        yield Path(tmp)
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
@@ -83,4 +88,5 @@ def replace_atomically(path: Path, write: Callable[[Path], Any], suffix: str) ->
 def write_json_atomic(path: Path, document: Any) -> None:
     """Write ``document`` as indented JSON to ``path`` atomically."""
     text = json.dumps(document, indent=2, default=_json_default) + "\n"
-    replace_atomically(Path(path), lambda tmp: tmp.write_text(text), ".tmp")
+    with replace_atomically(Path(path), ".tmp") as tmp:
+        tmp.write_text(text)

@@ -41,8 +41,10 @@ def write_trials_table(records: Sequence[TrialRecord], experiment_dir: Path) -> 
             frame[column] = frame[column].map(lambda v: None if v is None else str(v))
     parquet = Path(experiment_dir) / TABLE_FILE
     csv = Path(experiment_dir) / "trials.csv"
-    replace_atomically(parquet, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False), ".parquet")
-    replace_atomically(csv, lambda tmp: frame.to_csv(tmp, index=False), ".csv")
+    with replace_atomically(parquet, ".parquet") as tmp:
+        frame.to_parquet(tmp, engine="pyarrow", index=False)
+    with replace_atomically(csv, ".csv") as tmp:
+        frame.to_csv(tmp, index=False)
     return parquet, csv
 
 

@@ -17,7 +17,7 @@ from eeg.errors import InputError
 from engines.experiment.settings import Settings
 from engines.final_model.comparison import baseline_comparison_lines, mean_interval, selection_line, tuned_metadata
 from engines.final_model.train import FinalRun, prepare_final_run
-from engines.final_model.verify import improvement_lines, paired_improvement, write_verify_document
+from engines.final_model.verify import improvement_lines, verify_document, write_verify_document
 
 __all__ = ["parse_folds", "run_verify_folds"]
 
@@ -106,23 +106,11 @@ def run_verify_folds(settings: Settings, hparams_file: str | None, *, folds: str
     per_fold = [_fold_row(fold, run, settings, subject, patience) for fold in fold_splits]
     baselines = _print_across_folds(per_fold)
     default_scores, tuned_scores = [r["default"] for r in per_fold], [r["tuned"] for r in per_fold]
-    metadata = tuned_metadata(hparams_file)
-    selection = selection_line(metadata, statistics.fmean(tuned_scores), "cross-subject")
+    selection = selection_line(tuned_metadata(hparams_file), statistics.fmean(tuned_scores), "cross-subject")
     if selection:
         print(selection)
-    gain, interval = paired_improvement(default_scores, tuned_scores)
-    write_verify_document(Path(settings.output_dir), "verify_folds.json", {
-        "hparams_file": hparams_file,
-        "folds": per_fold,
-        "accuracy_default": default_scores,
-        "accuracy_tuned": tuned_scores,
-        "improvement_points": gain * 100,
-        "ci95_points": [v * 100 for v in interval] if interval else None,
-        "baselines": baselines,
-        "best_val_accuracy": metadata.get("best_score"),
-        "experiment": metadata.get("experiment"),
-        "split": settings.split,
-        "epochs": run.epochs,
-        "data": run.data.description,
+    document = verify_document(hparams_file, settings, run, default_scores, tuned_scores, {
+        "folds": per_fold, "accuracy_default": default_scores, "accuracy_tuned": tuned_scores, "baselines": baselines,
     })
+    write_verify_document(Path(settings.output_dir), "verify_folds.json", document)
     return 0

@@ -122,7 +122,8 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
     baselines = fit_baselines_on(prepared, with_test=True, seed=settings.seed)
     output_dir = Path(settings.output_dir)
     model_file = output_dir / "emotion_model.keras"
-    replace_atomically(model_file, lambda tmp: model.save(tmp), ".keras")
+    with replace_atomically(model_file, ".keras") as tmp:
+        model.save(tmp)
     write_json_atomic(
         output_dir / "train_metrics.json",
         {

@@ -23,7 +23,7 @@ from engines.final_model.comparison import (
 )
 from engines.final_model.train import FinalRun, prepare_final_run
 
-__all__ = ["run_verify", "paired_improvement", "write_verify_document", "improvement_lines"]
+__all__ = ["run_verify", "paired_improvement", "improvement_lines", "verify_document", "write_verify_document"]
 
 
 def paired_improvement(before: list[float], after: list[float]) -> tuple[float, tuple[float, float] | None]:
@@ -74,26 +74,36 @@ def run_verify(settings: Settings, hparams_file: str | None, *, epochs: int | No
     print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
     for line in baseline_comparison_lines(scores["tuned"], {b.name: [b.test_accuracy] * seeds for b in baselines}, "seeds"):
         print(line)
-    metadata = tuned_metadata(hparams_file)
-    selection = selection_line(metadata, statistics.fmean(scores["tuned"]), "test")
+    selection = selection_line(tuned_metadata(hparams_file), statistics.fmean(scores["tuned"]), "test")
     if selection:
         print(selection)
-    mean_gain, interval = paired_improvement(scores["default"], scores["tuned"])
-    write_verify_document(Path(settings.output_dir), "verify.json", {
-        "hparams_file": hparams_file,
+    document = verify_document(hparams_file, settings, run, scores["default"], scores["tuned"], {
         "test_accuracy_default": scores["default"],
         "test_accuracy_tuned": scores["tuned"],
-        "improvement_points": mean_gain * 100,
-        "ci95_points": [v * 100 for v in interval] if interval else None,
         **split_baseline,
         "baselines": [b.as_dict() for b in baselines],
+    })
+    write_verify_document(Path(settings.output_dir), "verify.json", document)
+    return 0
+
+
+def verify_document(hparams_file: str, settings: Settings, run: FinalRun, default: list[float], tuned: list[float],
+                    scores: dict[str, Any]) -> dict[str, Any]:
+    """What ``verify`` (and ``verify --folds``) records: its ``scores``, the paired improvement of ``tuned`` over
+    ``default`` with its CI, the tuned file's validation score, and what was measured on."""
+    metadata = tuned_metadata(hparams_file)
+    gain, interval = paired_improvement(default, tuned)
+    return {
+        "hparams_file": hparams_file,
+        **scores,
+        "improvement_points": gain * 100,
+        "ci95_points": [v * 100 for v in interval] if interval else None,
         "best_val_accuracy": metadata.get("best_score"),
         "experiment": metadata.get("experiment"),
         "split": settings.split,
         "epochs": run.epochs,
         "data": run.data.description,
-    })
-    return 0
+    }
 
 
 def write_verify_document(output_dir: Path, filename: str, document: dict[str, Any]) -> None:

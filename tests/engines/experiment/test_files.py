@@ -35,12 +35,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
     target = tmp_path / "keep.txt"
     target.write_text("old")
 
-    def fail(tmp):
+    with pytest.raises(RuntimeError), replace_atomically(target, ".txt") as tmp:
         tmp.write_text("half")
         raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError):
-        replace_atomically(target, fail, ".txt")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
