@@ -39,7 +39,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
-    from engines.settings import DATASET_KINDS, DEFAULTS, SPLITS
+    from engines.experiment.settings import DATASET_KINDS, DEFAULTS, SPLITS
 
     group = parser.add_argument_group("data")
     group.add_argument("--use-dummy-data", action="store_true", default=None, help="realistic synthetic EEG (no files needed)")
@@ -56,10 +56,10 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
-    from engines.backends.keras_tuner_engine import ALGORITHMS
-    from engines.backends.optuna_native import PRUNERS
+    from engines.backends.keras_tuner_search import ALGORITHMS
+    from engines.backends.optuna_study import PRUNERS
     from engines.backends.ray_search import SCHEDULERS, SEARCHERS
-    from engines.settings import DEFAULTS, METHODS
+    from engines.experiment.settings import DEFAULTS, METHODS
 
     def default(key: str) -> str:
         return f"(default {DEFAULTS[key]})"
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(tune)
     _add_tune_flags(tune)
 
-    from engines.final_model import DEFAULT_EPOCHS
+    from engines.final_model.train import DEFAULT_EPOCHS
 
     for name, help_text in (("train", "train the final model"), ("verify", "default vs tuned on the held-out test split")):
         sub = commands.add_parser(name, help=help_text)
@@ -199,7 +199,7 @@ def _driver_folder() -> Iterator[str]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from engines.settings import DEFAULTS, load_settings
+    from engines.experiment.settings import DEFAULTS, load_settings
 
     settings = load_settings({k: v for k, v in vars(args).items() if k in DEFAULTS}, args.config_file)
     settings, args = _with_absolute_paths(settings, args)
@@ -209,19 +209,20 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run_command(args: argparse.Namespace, settings: Any) -> int:
     if args.command == "report":
-        from engines.report import run_report
+        from engines.report.report import run_report
 
         return run_report(settings, args.experiment)
     if args.command == "tune":
-        from engines.tune import run_tune
+        from engines.tune.run import run_tune
 
         return run_tune(settings)
-    from engines.final_model import run_train, run_verify
+    from engines.final_model.train import run_train
+    from engines.final_model.verify import run_verify
 
     if args.command == "train":
         return run_train(settings, args.hparams, epochs=args.epochs, patience=args.patience)
     if args.folds is not None:
-        from engines.folds import run_verify_folds
+        from engines.final_model.folds import run_verify_folds
 
         return run_verify_folds(settings, args.hparams, folds=args.folds, epochs=args.epochs, patience=args.patience)
     return run_verify(settings, args.hparams, epochs=args.epochs, patience=args.patience, seeds=args.seeds)

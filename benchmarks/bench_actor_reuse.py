@@ -70,7 +70,7 @@ def main() -> None:
 
     dataset = make_dummy_dataset(smoke_test=True)
     data = prepare_data(dataset, make_split(dataset, "trial")).without_test()
-    from engines.backends.ray_tune import private_auth_token
+    from engines.backends.ray_tune_run import private_auth_token
 
     with private_auth_token():  # the token Ray makes: mode 600 in a 700 folder
         ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)

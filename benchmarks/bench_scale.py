@@ -1,13 +1,13 @@
 """Scheduling and scale: how well the driver keeps 2 CPUs busy with many short trials, and 1,000 trials on 4 nodes.
 
 ``scheduling``: 100 trials (``--trials``) of the real trainable (tiny models, one or two epochs,
-the smoke dataset) on an embedded 2-CPU Ray, configured as :class:`engines.backends.ray_tune.RayTuneBackend`
+the smoke dataset) on an embedded 2-CPU Ray, configured as :class:`engines.backends.ray_tune_run.RayTuneBackend`
 configures its Tuner (actor reuse, a checkpoint every epoch, ``CheckpointConfig(num_to_keep=2)``);
 utilisation = sum of trial running time / (wall time x slots).
 
 ``scale``: 1,000 trials of a stub trainable (the same report + checkpoint every epoch, no
 TensorFlow) on a 4-node Ray cluster started on this machine with ``ray start`` on
-127.0.0.1 and token auth (the test suite's :class:`tests.cluster.cluster_harness.LocalRayCluster`);
+127.0.0.1 and token auth (the test suite's :class:`cluster.local_cluster.LocalRayCluster`);
 the driver runs in its own process so its peak memory is its own. The project's bookkeeping
 (records, trials table, Optuna study, summary JSON) is timed piece by piece on the result.
 
@@ -106,10 +106,12 @@ def scale_driver(args: argparse.Namespace) -> dict[str, Any]:
     import ray
     from ray import tune
 
-    from engines.backends.ray_tune import collect_records
-    from engines.outputs import write_json_atomic, write_optuna_study, write_trials_table
-    from engines.records import summarise
-    from engines.settings import load_settings
+    from engines.backends.ray_tune_run import collect_records
+    from engines.experiment.files import write_json_atomic
+    from engines.experiment.trials_table import write_trials_table
+    from engines.tune.outputs import write_optuna_study
+    from engines.tune.summary import summarise
+    from engines.experiment.settings import load_settings
     from search_spaces import get_space
     from search_spaces.translate_ray import to_ray_param_space
 
@@ -153,8 +155,7 @@ def scale_driver(args: argparse.Namespace) -> dict[str, Any]:
 
 def scale(args: argparse.Namespace) -> dict[str, Any]:
     """Start head + 3 workers (1 CPU each) on 127.0.0.1 with token auth, run the driver, stop what was started."""
-    sys.path.insert(0, str(REPO / "tests" / "cluster"))
-    from cluster_harness import LocalRayCluster, ray_auth_env, write_token
+    from cluster.local_cluster import LocalRayCluster, ray_auth_env, write_token
 
     root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     token = root / "token"

@@ -205,7 +205,7 @@ def main() -> int:
         args.seeds, args.trials, args.pairings = 2, 20, "random_fifo,one_epoch_top_k,tpe_asha,bayesopt_hyperband"
     import pandas as pd
 
-    from engines.settings import DEFAULTS
+    from engines.experiment.settings import DEFAULTS
     from search_spaces import get_space
     from surrogate import fit_surrogate
 

@@ -125,7 +125,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeats = 3, 1
-    from engines.settings import DEFAULTS
+    from engines.experiment.settings import DEFAULTS
 
     default_every = DEFAULTS.get("checkpoint_every", 1)
     args.every = args.every or (default_every if isinstance(default_every, int) and default_every > 1 else 10)

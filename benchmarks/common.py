@@ -132,7 +132,7 @@ def local_ray(num_cpus: int, **kwargs: Any) -> Iterator[None]:
     """An embedded Ray on loopback with ``num_cpus`` slots, shut down afterwards."""
     import ray
 
-    from engines.backends.ray_tune import private_auth_token
+    from engines.backends.ray_tune_run import private_auth_token
 
     with private_auth_token():  # the token Ray makes: mode 600 in a 700 folder, as the CLI keeps it
         ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,

@@ -4,7 +4,7 @@ The surrogate benchmark (:mod:`benchmarks.bench_search_efficiency`) replays thes
 scheduler can be compared at the scale of a night for almost no training cost (HPOBench / YAHPO Gym do the same).
 
 * Data: the default synthetic EEG (``--use-dummy-data``), ``--split trial``, split seed 0; the test split is never
-  read. The arrays are exactly what a tuning trial gets (:func:`engines.data.prepare_experiment_data`).
+  read. The arrays are exactly what a tuning trial gets (:func:`engines.experiment.data.prepare_experiment_data`).
 * Configurations: configuration ``i`` is drawn by Optuna's ``RandomSampler(seed=BASE_SEED + i)`` through the
   project's own translator (:func:`search_spaces.translate_optuna.suggest_optuna`), so conditional parameters are
   drawn only when active and configuration ``i`` is the same on every machine and in every resumed run.
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from eeg.training import configure_threads, import_tensorflow_quietly
-    from engines.data import prepare_experiment_data
-    from engines.settings import load_settings
+    from engines.experiment.data import prepare_experiment_data
+    from engines.experiment.settings import load_settings
 
     import_tensorflow_quietly()
     configure_threads(args.threads)

@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from eeg.errors import InputError
-    from engines.storage import fetch_experiment
+    from engines.experiment.storage import fetch_experiment
 
     storage, name, results_dir = args
     try:

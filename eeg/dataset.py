@@ -5,7 +5,7 @@
 :func:`validate_dataset` checks those rules and raises :class:`eeg.errors.DataError` with one line naming the
 source, the rule and the offending value.
 
-This module depends on numpy only. The loaders (:mod:`eeg.datasets` for tables, :mod:`eeg.deap`,
+This module depends on numpy only. The loaders (:mod:`eeg.loaders` for tables, :mod:`eeg.deap`,
 :mod:`eeg.seed`) and :mod:`eeg.synthetic` all build on it, so none of them needs to import another loader
 just to get the container.
 """

@@ -201,6 +201,52 @@ def _optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
     return factories[name](learning_rate=learning_rate)
 
 
+def _l2(hp: Mapping[str, Any]) -> Any:
+    """The layers' L2 penalty, or None when ``l2`` is 0."""
+    import keras
+
+    return keras.regularizers.L2(hp["l2"]) if hp["l2"] > 0 else None
+
+
+def _conv_blocks(x: Any, hp: Mapping[str, Any], *, length: int) -> Any:
+    """``n_conv_blocks`` x [Conv1D(relu, "same") -> BatchNorm -> pooling -> dropout] over a sequence of ``length``."""
+    from keras import layers
+
+    pool_layer = {"max": layers.MaxPooling1D, "avg": layers.AveragePooling1D}.get(hp["pooling"])
+    for i in range(hp["n_conv_blocks"]):
+        x = layers.Conv1D(hp[f"cnn_filters_{i}"], hp["kernel_size"], padding="same", activation="relu",
+                          kernel_regularizer=_l2(hp), name=f"conv_{i}")(x)
+        x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        # Short sequences (8 windows) cannot be halved three times: stop pooling at length 1.
+        if pool_layer is not None and length >= 2:
+            x = pool_layer(pool_size=2, name=f"pool_{i}")(x)
+            length //= 2
+        if hp["cnn_dropout"] > 0:
+            x = layers.Dropout(hp["cnn_dropout"], name=f"conv_dropout_{i}")(x)
+    return x
+
+
+def _sequence_summary(x: Any, hp: Mapping[str, Any]) -> Any:
+    """The sequence read by an LSTM, or averaged over time when ``use_lstm`` is false."""
+    from keras import layers
+
+    if hp["use_lstm"]:
+        return layers.LSTM(hp["lstm_units"], dropout=hp["lstm_dropout"], recurrent_dropout=hp["lstm_recurrent_dropout"],
+                           kernel_regularizer=_l2(hp), name="lstm")(x)
+    return layers.GlobalAveragePooling1D(name="global_avg_pool")(x)
+
+
+def _dense_head(x: Any, hp: Mapping[str, Any], n_classes: int) -> Any:
+    """``n_dense_layers`` x [Dense(relu) -> dropout], then a softmax over ``n_classes``."""
+    from keras import layers
+
+    for i in range(hp["n_dense_layers"]):
+        x = layers.Dense(hp[f"dense_units_{i}"], activation="relu", kernel_regularizer=_l2(hp), name=f"dense_{i}")(x)
+        if hp[f"dense_dropout_{i}"] > 0:
+            x = layers.Dropout(hp[f"dense_dropout_{i}"], name=f"dense_dropout_{i}")(x)
+    return layers.Dense(n_classes, activation="softmax", name="emotion")(x)
+
+
 def build_model(hparams: Mapping[str, Any], input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
     """Build and compile the CNN + LSTM classifier.
 
@@ -231,51 +277,14 @@ def build_model(hparams: Mapping[str, Any], input_shape: tuple[int, ...], n_clas
     import keras
     from keras import layers
 
-    def reg() -> keras.regularizers.Regularizer | None:
-        return keras.regularizers.L2(hp["l2"]) if hp["l2"] > 0 else None
-
     inputs = keras.Input(shape=shape, name="features")
     x = inputs
     if len(shape) == 1:
         # A flat feature table: convolve along the feature axis as a 1-channel sequence.
         x = layers.Reshape((shape[0], 1), name="as_sequence")(x)
-    length = shape[0]
-
-    pool_layer = {"max": layers.MaxPooling1D, "avg": layers.AveragePooling1D}.get(hp["pooling"])
-    for i in range(hp["n_conv_blocks"]):
-        x = layers.Conv1D(
-            hp[f"cnn_filters_{i}"],
-            hp["kernel_size"],
-            padding="same",
-            activation="relu",
-            kernel_regularizer=reg(),
-            name=f"conv_{i}",
-        )(x)
-        x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        # Short sequences (8 windows) cannot be halved three times: stop pooling at length 1.
-        if pool_layer is not None and length >= 2:
-            x = pool_layer(pool_size=2, name=f"pool_{i}")(x)
-            length //= 2
-        if hp["cnn_dropout"] > 0:
-            x = layers.Dropout(hp["cnn_dropout"], name=f"conv_dropout_{i}")(x)
-
-    if hp["use_lstm"]:
-        x = layers.LSTM(
-            hp["lstm_units"],
-            dropout=hp["lstm_dropout"],
-            recurrent_dropout=hp["lstm_recurrent_dropout"],
-            kernel_regularizer=reg(),
-            name="lstm",
-        )(x)
-    else:
-        x = layers.GlobalAveragePooling1D(name="global_avg_pool")(x)
-
-    for i in range(hp["n_dense_layers"]):
-        x = layers.Dense(hp[f"dense_units_{i}"], activation="relu", kernel_regularizer=reg(), name=f"dense_{i}")(x)
-        if hp[f"dense_dropout_{i}"] > 0:
-            x = layers.Dropout(hp[f"dense_dropout_{i}"], name=f"dense_dropout_{i}")(x)
-    outputs = layers.Dense(int(n_classes), activation="softmax", name="emotion")(x)
-
+    x = _conv_blocks(x, hp, length=shape[0])
+    x = _sequence_summary(x, hp)
+    outputs = _dense_head(x, hp, int(n_classes))
     model = keras.Model(inputs, outputs, name="cnn_lstm" if hp["use_lstm"] else "cnn")
     model.compile(
         optimizer=_optimizer(hp["optimizer"], hp["learning_rate"]),

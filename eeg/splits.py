@@ -16,12 +16,11 @@ Functions read only ``X``, ``y``, ``subject``, ``groups`` and ``class_names`` of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit, LeaveOneGroupOut
+from sklearn.model_selection import GroupShuffleSplit
 
 from eeg.errors import DataError, InputError
 
@@ -29,7 +28,6 @@ __all__ = [
     "STRATEGIES",
     "Split",
     "make_split",
-    "leave_one_subject_out",
     "subject_folds",
     "validation_warnings",
     "majority_baseline",
@@ -183,20 +181,6 @@ def make_split(
     else:
         train, val, test = _subject_split(ds, test_size, val_size, seed)
     return Split(*(np.asarray(a, dtype=np.int64) for a in (train, val, test)), strategy=strategy)
-
-
-def leave_one_subject_out(ds: Any) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-    """Yield ``(train_indices, test_indices, held_out_subject)`` once per subject.
-
-    Raises:
-        DataError: The dataset has fewer than 2 subjects.
-    """
-    subject = np.asarray(ds.subject)
-    n_subjects = len(np.unique(subject))
-    if n_subjects < 2:
-        raise DataError(f"leave-one-subject-out: the dataset has {n_subjects} subject(s); it needs at least 2")
-    for train, test in LeaveOneGroupOut().split(np.zeros(len(subject)), groups=subject):
-        yield train.astype(np.int64), test.astype(np.int64), int(subject[test[0]])
 
 
 def subject_folds(ds: Any, k: int | None, *, exclude: np.ndarray | None = None, seed: int = 0) -> list[Split]:

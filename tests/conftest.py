@@ -42,7 +42,7 @@ def local_ray():
     """One embedded Ray for every test that runs trials in-process (starting Ray costs seconds)."""
     import ray
 
-    from engines.backends.ray_tune import private_auth_token
+    from engines.backends.ray_tune_run import private_auth_token
 
     if not ray.is_initialized():
         with private_auth_token():  # the token Ray makes stays private, as the CLI keeps it

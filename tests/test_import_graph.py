@@ -170,3 +170,30 @@ def test_no_project_module_imports_a_module_that_imports_it_back():
     graph = import_graph(files)
     components = circles(graph)
     assert not components, describe_circles(components, graph, files)
+
+
+# engines/ in wings, lowest first: a wing imports only its own modules and the wings below it.
+WINGS: dict[str, int] = {"experiment": 0, "backends": 1, "final_model": 1, "report": 1, "tune": 2}
+
+
+def _wing(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "engines" and parts[1] in WINGS else None
+
+
+def test_every_engines_module_lives_in_a_wing():
+    files = module_files(ROOT, ("engines",))
+    assert sorted(m for m in files if m != "engines" and _wing(m) is None) == []
+
+
+def test_no_wing_of_engines_imports_a_wing_beside_or_above_it():
+    files = module_files(ROOT, PROJECT)
+    graph = import_graph(files)
+    wrong = []
+    for source, targets in sorted(graph.items()):
+        here = _wing(source)
+        for target, lines in sorted(targets.items()):
+            there = _wing(target)
+            if here is not None and there is not None and there != here and WINGS[there] >= WINGS[here]:
+                wrong.append(f"{files[source].relative_to(ROOT)}:{lines[0]}  {source} -> {target}")
+    assert not wrong, "imports against the wings' order:\n" + "\n".join(wrong)

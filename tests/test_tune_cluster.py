@@ -1,4 +1,5 @@
-"""tune_cluster.py's start: every path made absolute, then the command runs from a folder it owns (issue 19, item 1)."""
+"""The one CLI in-process: tune is the default subcommand, bad input exits 2 in one line, every path is made
+absolute at start and the command runs from a folder it owns (issue 19, item 1)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import tune_cluster
-from engines.settings import load_settings
+from tune_cluster import build_parser, main
+from engines.experiment.settings import load_settings
 
 
 def test_every_path_setting_and_flag_becomes_absolute_from_the_start_folder_and_uris_stay(tmp_path, monkeypatch):
@@ -59,3 +61,22 @@ def test_a_start_folder_that_no_longer_exists_is_one_line(tmp_path, monkeypatch)
     code = tune_cluster.main(["--use-dummy-data", "--max-trials", "1"])
     monkeypatch.chdir(tmp_path)
     assert code == 2
+
+
+def test_tune_is_the_default_subcommand():
+    args = build_parser().parse_args(tune_cluster._with_default_command(["--use-dummy-data", "--max-trials", "5"]))
+    assert args.command == "tune" and args.max_trials == 5 and args.use_dummy_data
+
+
+@pytest.mark.parametrize("command", ["tune", "train", "verify", "report"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0 and "usage: tune_cluster.py" in capsys.readouterr().out
+
+
+def test_a_bad_value_exits_2_with_one_line_and_no_traceback(tmp_path, capsys):
+    assert main(["--use-dummy-data", "--max-epochs", "0", "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --max-epochs must be a whole number >= 1") and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())

@@ -83,6 +83,58 @@ def _report_with_checkpoint(metrics: dict[str, Any], model: Any, epoch: int) -> 
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
 
+def _report_each_epoch(hparams: Mapping[str, Any], fixed: Mapping[str, Any], policy: CheckpointPolicy,
+                       checkpoint: bool) -> Any:
+    """A Keras callback that reports (and checkpoints) at each epoch's end from inside one ``fit``.
+
+    A ``fit`` call per epoch paid Keras's set-up every epoch: ~0.35 s of a 0.8 s epoch
+    (``benchmarks/bench_throughput.py``). Ray's own Keras callbacks report the same way.
+    """
+    import keras
+
+    from eeg.training import NonFiniteLossError, check_finite
+
+    class ReportEachEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
+            self.epoch_started = time.perf_counter()
+
+        def on_epoch_end(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
+            epoch = epoch_index + 1
+            policy.trained(time.perf_counter() - self.epoch_started)
+            last = {name: float(value) for name, value in (logs or {}).items()}
+            metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
+                       "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
+            try:
+                check_finite(last, epoch, hparams)
+            except NonFiniteLossError as error:
+                # Deterministic: a retry would diverge again and burn --max-failures. The trial ends here,
+                # once, as diverged with its reason; searchers get a finite score (accuracy of NaN weights).
+                val = last.get("val_accuracy", 0.0)
+                metrics.update(val_accuracy=val if math.isfinite(val) else 0.0,
+                               diverged=f"{type(error).__name__}: {error}")
+                tune.report(metrics)
+                self.model.stop_training = True
+                return
+            if checkpoint and policy.due(epoch):
+                started = time.perf_counter()
+                _report_with_checkpoint(metrics, self.model, epoch)
+                policy.saved(time.perf_counter() - started)
+            else:
+                tune.report(metrics)
+
+    return ReportEachEpoch()
+
+
+def _model_to_train(hparams: Mapping[str, Any], data: Any) -> tuple[Any, int]:
+    """The model and the epochs it has run: restored from the trial's checkpoint, or a new one at epoch 0."""
+    from eeg.model import build_model
+
+    restored = tune.get_checkpoint()
+    if restored is not None:
+        return _restore(restored)
+    return build_model(hparams, data.input_shape, data.n_classes), 0
+
+
 def train_cnn_lstm(
     config: Mapping[str, Any],
     data: Any,
@@ -114,61 +166,17 @@ def train_cnn_lstm(
 
     tf_import_s = time.perf_counter() - entered
     _configure_tensorflow(cpus_per_trial)
-    from eeg.model import build_model, resolve_hparams
+    from eeg.model import resolve_hparams
     from eeg.splits import majority_baseline
-    from eeg.training import NonFiniteLossError, check_finite, train_model
+    from eeg.training import train_model
 
     keras.backend.clear_session()  # a reused actor must not carry the last trial's graph
     hparams = resolve_hparams(decode(config) if decode else config)
-    restored = tune.get_checkpoint()
-    if restored is not None:
-        model, last_epoch = _restore(restored)
-    else:
-        model, last_epoch = build_model(hparams, data.input_shape, data.n_classes), 0
-    node_id = ray.get_runtime_context().get_node_id()
-    hostname = socket.gethostname()
-    baseline = majority_baseline(data.y_train, data.y_val)
-    setup_s = time.perf_counter() - entered
-    fixed = {"val_majority_baseline": baseline, "node_id": node_id, "hostname": hostname, "setup_s": setup_s,
-             "tf_import_s": tf_import_s}
-
-    policy = CheckpointPolicy(checkpoint_every)
-
-    class _ReportEachEpoch(keras.callbacks.Callback):
-        """Report (and checkpoint) at each epoch's end from inside one ``fit``.
-
-        A ``fit`` call per epoch paid Keras's set-up every epoch: ~0.35 s of a 0.8 s epoch
-        (``benchmarks/bench_throughput.py``). Ray's own Keras callbacks report the same way.
-        """
-
-        def on_epoch_begin(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
-            self.epoch_started = time.perf_counter()
-
-        def on_epoch_end(self, epoch_index: int, logs: Mapping[str, Any] | None = None) -> None:
-            epoch = epoch_index + 1
-            policy.trained(time.perf_counter() - self.epoch_started)
-            last = {name: float(value) for name, value in (logs or {}).items()}
-            metrics = {"val_accuracy": last["val_accuracy"], "val_loss": last["val_loss"],
-                       "accuracy": last["accuracy"], "loss": last["loss"], "epoch": epoch, **fixed}
-            try:
-                check_finite(last, epoch, hparams)
-            except NonFiniteLossError as error:
-                # Deterministic: a retry would diverge again and burn --max-failures. The trial ends here,
-                # once, as diverged with its reason; searchers get a finite score (accuracy of NaN weights).
-                val = last.get("val_accuracy", 0.0)
-                metrics.update(val_accuracy=val if math.isfinite(val) else 0.0,
-                               diverged=f"{type(error).__name__}: {error}")
-                tune.report(metrics)
-                self.model.stop_training = True
-                return
-            if checkpoint and policy.due(epoch):
-                started = time.perf_counter()
-                _report_with_checkpoint(metrics, self.model, epoch)
-                policy.saved(time.perf_counter() - started)
-            else:
-                tune.report(metrics)
-
+    model, last_epoch = _model_to_train(hparams, data)
+    fixed = {"val_majority_baseline": majority_baseline(data.y_train, data.y_val),
+             "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
+             "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s}
     if last_epoch < max_epochs:
         # A trial the scheduler stops ends inside one of these reports, as it did in a per-epoch loop.
         train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch, model=model, seed=seed,
-                    callbacks=[_ReportEachEpoch()])
+                    callbacks=[_report_each_epoch(hparams, fixed, CheckpointPolicy(checkpoint_every), checkpoint)])

@@ -11,15 +11,15 @@ from engines.backends.base import Backend
 
 __all__ = ["BACKENDS", "backend_for"]
 
-# --method -> (module, class); the CLI's --method choices are engines.settings.METHODS, the same keys.
+# --method -> (module, class); the CLI's --method choices are engines.experiment.settings.METHODS, the same keys.
 BACKENDS: dict[str, tuple[str, str]] = {
-    "ray": ("engines.backends.ray_tune", "RayTuneBackend"),
-    "optuna": ("engines.backends.optuna_native", "OptunaBackend"),
-    "keras-tuner": ("engines.backends.keras_tuner_engine", "KerasTunerBackend"),
+    "ray": ("engines.backends.ray_tune_run", "RayTuneBackend"),
+    "optuna": ("engines.backends.optuna_study", "OptunaBackend"),
+    "keras-tuner": ("engines.backends.keras_tuner_search", "KerasTunerBackend"),
 }
 
 
 def backend_for(method: str) -> Backend:
-    """A new backend for ``method`` (one of :data:`engines.settings.METHODS`, already validated)."""
+    """A new backend for ``method`` (one of :data:`engines.experiment.settings.METHODS`, already validated)."""
     module_name, class_name = BACKENDS[method]
     return getattr(importlib.import_module(module_name), class_name)()

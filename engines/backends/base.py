@@ -1,8 +1,8 @@
-"""What a search engine must say for itself; the run lifecycle (:mod:`engines.tune`) does the rest.
+"""What a search engine must say for itself; the run lifecycle (:mod:`engines.tune.run`) does the rest.
 
 A backend checks the settings only it understands, names a new experiment, tells whether an
 experiment needs nothing more, runs the search and turns its trials into
-:class:`engines.records.TrialRecord` rows. Settings, experiment layout, the existence and
+:class:`engines.experiment.records.TrialRecord` rows. Settings, experiment layout, the existence and
 resume refusals, data, summary, outputs and exit codes are shared.
 """
 
@@ -13,11 +13,15 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
-from engines.layout import ExperimentPaths
-from engines.records import TrialRecord
-from engines.settings import Settings, flag
+from engines.experiment.layout import ExperimentPaths
+from engines.experiment.records import TrialRecord
+from engines.experiment.settings import Settings, flag
 
-__all__ = ["Backend", "Run", "SearchOutcome", "hostname", "no_session", "note_ignored"]
+__all__ = ["Backend", "Run", "SearchOutcome", "RAY_ONLY", "hostname", "no_session", "note_ignored"]
+
+# Settings only the Ray engine reads: an engine on this machine notes a non-default value, never refuses it.
+RAY_ONLY = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
+            "pending_timeout", "reuse_actors", "max_failures", "searcher", "checkpoint_every")
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Run:
     settings: Settings
     paths: ExperimentPaths
     space: Any  # search_spaces.space.SearchSpace
-    data: Any  # engines.data.ExperimentData (holds the test split; a backend hands trials data.prepared.without_test())
+    data: Any  # engines.experiment.data.ExperimentData (holds the test split; a backend hands trials data.prepared.without_test())
     translated: Any  # what Backend.translate made of the space
     continuing: bool  # the experiment existed before this command
 
@@ -62,7 +66,7 @@ class Backend(Protocol):
     # saved value, a different value is refused (two experiments would be mixed).
     same_on_resume: tuple[str, ...]
     # The engine keeps its experiment in --storage (``<storage>/<name>``): the experiment's config and, at the
-    # end, its outputs are copied there too (engines.storage), so another machine can resume or fetch it.
+    # end, its outputs are copied there too (engines.experiment.storage), so another machine can resume or fetch it.
     uses_storage: bool
 
     def check(self, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eeg.datasets import load_dataset
+from eeg.loaders import load_dataset
 from eeg.deap import DEAP_CHANNELS, LABEL_RULES, load_deap
 from eeg.errors import DataError, InputError
 from eeg.features import feature_names

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from eeg.datasets import load_dataset
+from eeg.loaders import load_dataset
 from eeg.errors import DataError
 from eeg.features import feature_names
 from eeg.seed import SEED_CHANNELS, load_seed

@@ -7,9 +7,9 @@ import types
 import numpy as np
 import pytest
 
-from eeg.datasets import EEGDataset
+from eeg.dataset import EEGDataset
 from eeg.errors import DataError, InputError
-from eeg.splits import Split, leave_one_subject_out, majority_baseline, make_split
+from eeg.splits import Split, majority_baseline, make_split
 
 CLASSES = ("happy", "calm", "sad", "angry", "neutral")
 
@@ -116,20 +116,6 @@ def test_a_stand_in_with_the_same_attributes_works():
 def test_describe_gives_the_sizes_on_one_line():
     split = Split(np.arange(6), np.arange(2), np.arange(3), "trial")
     assert split.describe() == "trial split: 6 train / 2 val / 3 test samples"
-
-
-def test_leave_one_subject_out_holds_out_each_subject_once():
-    ds = fabricate(n_subjects=3)
-    folds = list(leave_one_subject_out(ds))
-    assert [held_out for _, _, held_out in folds] == [0, 1, 2]
-    for train, test, held_out in folds:
-        assert set(ds.subject[test]) == {held_out} and held_out not in set(ds.subject[train])
-        assert len(train) + len(test) == len(ds.y)
-
-
-def test_leave_one_subject_out_needs_two_subjects():
-    with pytest.raises(DataError, match="at least 2"):
-        next(leave_one_subject_out(fabricate(n_subjects=1)))
 
 
 def test_the_majority_baseline_always_predicts_the_most_frequent_training_class():

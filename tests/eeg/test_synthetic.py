@@ -149,7 +149,7 @@ def test_a_bad_config_raises_an_input_error_naming_the_field(field: str, value) 
 
 
 def test_make_dummy_dataset_smoke_test_is_small_balanced_and_labelled() -> None:
-    pytest.importorskip("eeg.datasets")
+    pytest.importorskip("eeg.loaders")
     ds = make_dummy_dataset(smoke_test=True)
     n_features = len(feature_names(DEAP_CHANNELS))
     # 3 subjects x 5 classes x 2 trials of 12 s: 11 windows -> one 8-step sequence per trial.
@@ -163,7 +163,7 @@ def test_make_dummy_dataset_smoke_test_is_small_balanced_and_labelled() -> None:
 
 
 def test_make_dummy_dataset_flat_rows_carry_their_trial_labels() -> None:
-    pytest.importorskip("eeg.datasets")
+    pytest.importorskip("eeg.loaders")
     config = SyntheticConfig(n_subjects=2, trials_per_class=1, trial_seconds=6.0, seed=4)
     ds = make_dummy_dataset(config, representation="flat")
     raw = generate_raw(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eeg.datasets import load_table
+from eeg.loaders import load_table
 
 
 def _frame(with_ids: bool) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from eeg.datasets import EEGDataset
+from eeg.dataset import EEGDataset
 from eeg.errors import DataError, HParamError, InputError
 from eeg.splits import Split, make_split
 from eeg.training import PreparedData, accuracy_line, configure_threads, evaluate, prepare_data, train_model

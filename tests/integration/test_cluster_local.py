@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from cluster_harness import REPO, RAY_CLI, LocalRayCluster, http_status, pids_matching, write_token  # noqa: E402
+from cluster.local_cluster import REPO, RAY_CLI, LocalRayCluster, http_status, pids_matching, write_token
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 

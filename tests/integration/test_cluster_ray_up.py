@@ -32,8 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from cluster_harness import (  # noqa: E402
+from cluster.local_cluster import (
     REPO,
     RAY_CLI,
     free_ports,

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster_harness import LocalRayCluster, http_status, pids_matching, write_token  # noqa: E402
+from cluster.local_cluster import LocalRayCluster, http_status, pids_matching, write_token  # noqa: E402
 from test_cluster_local import _submit, _trial_nodes  # noqa: E402
 
-from engines.settings import SMOKE_MAX_TRIALS  # noqa: E402
+from engines.experiment.settings import SMOKE_MAX_TRIALS  # noqa: E402
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 

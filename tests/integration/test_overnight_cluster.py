@@ -1,4 +1,4 @@
-"""The overnight run in miniature, on a real 3-node Ray cluster on this machine (see tests/cluster/overnight.py).
+"""The overnight run in miniature, on a real 3-node Ray cluster on this machine (see cluster/overnight.py).
 
 40 short trials go in with ``make submit``; a worker node is SIGKILLed once a quarter of them
 have reported and a fresh one joins later. Every trial must end (none failed, none left
@@ -9,14 +9,12 @@ the best config is written, and the driver's memory does not grow with the trial
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from overnight import figures, run_overnight, trial_reports  # noqa: E402
+from cluster.overnight import figures, run_overnight, trial_reports
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1500)]
 

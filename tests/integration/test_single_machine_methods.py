@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tune_cluster
-from engines.layout import STUDY_NAME
+from engines.experiment.layout import STUDY_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -101,17 +101,24 @@ def test_native_optuna_resume_continues_the_same_study_to_max_trials_without_rer
 
 
 def test_a_trial_whose_loss_becomes_nan_ends_as_diverged_with_its_reason_and_the_optuna_study_goes_on(tmp_path, monkeypatch):
+    import keras
+
     import eeg.training
 
     real = eeg.training.train_model
     calls = []
 
+    class LossBecomesNan(keras.callbacks.Callback):
+        """Ahead of the objective's own callback: the epoch's loss it reads is NaN (Keras shares one logs dict)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss"] = float("nan")
+
     def first_trial_diverges(*args, **kwargs):
-        model, history = real(*args, **kwargs)
-        calls.append(kwargs["initial_epoch"])
-        if len(calls) == 1:
-            history = {**history, "loss": [float("nan")]}
-        return model, history
+        calls.append(kwargs.get("initial_epoch", 0))
+        if len(calls) == 1:  # the objective trains a trial in one fit: the first call is the first trial
+            kwargs["callbacks"] = [LossBecomesNan(), *kwargs.get("callbacks", ())]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(eeg.training, "train_model", first_trial_diverges)
     assert tune(tmp_path, "--method", "optuna", "--max-trials", "2", "--scheduler", "fifo", "--name", "nan") == 0
@@ -141,7 +148,7 @@ def test_keras_tuner_continues_when_the_same_command_is_run_again_as_the_guide_s
 
 
 def test_a_keras_tuner_trial_whose_loss_becomes_nan_ends_as_diverged_and_the_search_goes_on(tmp_path, monkeypatch):
-    import engines.backends.keras_tuner_engine as engine
+    import engines.backends.keras_tuner_search as engine
 
     real = engine.check_finite
     calls = []

@@ -17,8 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
-from overnight import trial_reports  # noqa: E402
+from cluster.overnight import trial_reports
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +32,11 @@ def _tuner(trainable, param_space, tmp_path, max_failures=1, **tune_config):
     )
 
 
+@pytest.mark.slow  # a Ray experiment
 def test_a_nan_loss_ends_that_trial_once_as_diverged_and_the_experiment_goes_on(local_ray, tuning_data, tmp_path):
     from ray import tune
 
-    from engines.backends.ray_tune import collect_records
+    from engines.backends.ray_tune_run import collect_records
     from search_spaces.cnn_lstm import SPACE
     from trainables.cnn_lstm import train_cnn_lstm
 
@@ -62,6 +62,7 @@ def crash_once_after_the_first_epoch(config, data, marker):
     train_cnn_lstm(config, data, max_epochs=3)
 
 
+@pytest.mark.slow  # a Ray experiment
 def test_a_restored_trial_continues_at_the_next_epoch_from_its_checkpoint(local_ray, tuning_data, tmp_path):
     from ray import tune
 
@@ -76,6 +77,7 @@ def test_a_restored_trial_continues_at_the_next_epoch_from_its_checkpoint(local_
     assert result.checkpoint is not None
 
 
+@pytest.mark.slow  # a Ray experiment
 def test_every_epoch_reports_the_metrics_the_schedulers_and_the_table_read(local_ray, tuning_data, tmp_path):
     from ray import tune
 
@@ -89,6 +91,7 @@ def test_every_epoch_reports_the_metrics_the_schedulers_and_the_table_read(local
     assert len(frame) == 2
 
 
+@pytest.mark.slow  # a Ray experiment
 def test_a_trial_checkpoints_every_n_epochs_but_reports_every_epoch(local_ray, tuning_data, tmp_path):
     from ray import tune
 
@@ -99,3 +102,21 @@ def test_a_trial_checkpoints_every_n_epochs_but_reports_every_epoch(local_ray, t
     assert list(grid[0].metrics_dataframe["epoch"]) == [1, 2, 3]
     saved = sorted(Path(grid[0].path).glob("checkpoint_*/state.json"))
     assert [json.loads(p.read_text())["epoch"] for p in saved] == [2]
+
+
+def test_the_auto_checkpoint_policy_saves_first_then_once_training_outweighs_saving_twenty_times():
+    from trainables.cnn_lstm import CheckpointPolicy
+
+    policy, saved_at = CheckpointPolicy("auto"), []
+    for epoch in range(1, 13):
+        policy.trained(1.0)  # one-second epochs with a quarter-second save: a save every 5 epochs
+        if policy.due(epoch):
+            saved_at.append(epoch)
+            policy.saved(0.25)
+    assert saved_at == [1, 6, 11]
+    slow = CheckpointPolicy("auto")  # real EEG: a 30 s epoch, a 0.3 s save: every epoch
+    for epoch in range(1, 4):
+        slow.trained(30.0)
+        assert slow.due(epoch)
+        slow.saved(0.3)
+    assert [e for e in range(1, 7) if CheckpointPolicy(2).due(e)] == [2, 4, 6]

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from engines.backends.ray_tune import private_auth_token
+from engines.backends.ray_tune_run import private_auth_token
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "cluster"))
-from cluster_harness import kill_processes, pids_matching  # noqa: E402
+from cluster.local_cluster import kill_processes, pids_matching  # noqa: E402
 
 
 def _mode(path: Path) -> int:
@@ -57,8 +56,8 @@ def test_the_embedded_ray_started_as_the_cli_starts_it_leaves_its_token_private(
     script = textwrap.dedent("""
         import os
         os.umask(0o022)
-        from engines.backends.ray_tune import RayTuneBackend
-        from engines.settings import load_settings
+        from engines.backends.ray_tune_run import RayTuneBackend
+        from engines.experiment.settings import load_settings
         with RayTuneBackend().session(load_settings({"use_dummy_data": True})):
             pass
     """)

@@ -1,0 +1,298 @@
+"""``--method keras-tuner``: the seed's recommended method, Keras Tuner's three algorithms on one machine.
+
+``--tuning-algorithm`` picks ``kt.BayesianOptimization`` (default), ``kt.Hyperband`` or
+``kt.RandomSearch``; each tunes the plain-data space through
+:func:`search_spaces.translate_keras_tuner.build_keras_tuner_hparams` and builds the model with
+:func:`eeg.model.build_model`. ``--max-trials`` caps the trials of every algorithm (Hyperband
+counts each promotion of a model to more epochs as a trial, like Keras Tuner does). Every
+trial stops early when ``val_loss`` has not improved for ``max(3, --grace-period)`` epochs.
+
+Keras Tuner keeps its own state under ``<output-dir>/tuning/<name>/keras_tuner/emotion_recognition``
+(``overwrite=False``), so re-running the same command continues where it stopped (the guide's
+8.3): completed trials are kept and a trial that was running is run again. Per-epoch history,
+timing and the host of each trial are kept beside Keras Tuner's ``trial.json`` (``history.json``)
+so the trials table covers every run of the experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from eeg.errors import InputError
+from eeg.training import NonFiniteLossError, check_finite
+from engines.backends.base import RAY_ONLY, Run, SearchOutcome, hostname, no_session, note_ignored
+from engines.experiment.files import read_json_object
+from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
+from engines.experiment.records import TrialRecord, already_finished_line, failure_reason, status_of_keras_tuner_trial
+from engines.experiment.settings import Settings
+
+__all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
+           "early_stopping_patience"]
+
+ALGORITHMS = ("bayesian", "hyperband", "random")
+PROJECT_NAME = "emotion_recognition"
+# What this engine does not read: Ray's settings, and the scheduler and storage of native Optuna (a note).
+_IGNORED = (*RAY_ONLY, "scheduler", "optuna_storage")
+HISTORY_FILE = "history.json"
+_FACTOR = 3  # Hyperband's reduction factor, as the Ray schedulers use
+
+
+class _TimeBudgetSpent(Exception):
+    """--time-budget ran out: start no new trial."""
+
+
+def early_stopping_patience(grace_period: int) -> int:
+    """Epochs without a better ``val_loss`` before a trial stops."""
+    return max(3, int(grace_period))
+
+
+def _hypermodel(space: Any, input_shape: tuple[int, ...], n_classes: int, *, seed: int, verbose: int) -> Any:
+    import keras
+    import keras_tuner as kt
+
+    from eeg.model import DEFAULT_HPARAMS, build_model, resolve_hparams
+    from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+    class CnnLstmHyperModel(kt.HyperModel):
+        """The CNN + LSTM classifier over ``space``; ``fit`` uses the trial's batch size."""
+
+        def build(self, hp: Any) -> Any:
+            hparams = resolve_hparams(build_keras_tuner_hparams(hp, space, defaults=DEFAULT_HPARAMS))
+            keras.utils.set_random_seed(seed)  # the same initial weights for the same config
+            return build_model(hparams, input_shape, n_classes)
+
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["verbose"] = 2 if verbose >= 2 else 0  # one line per epoch at most
+            batch_size = hp.values.get("batch_size", DEFAULT_HPARAMS["batch_size"])
+            return model.fit(*args, batch_size=int(batch_size), shuffle=True, **kwargs)
+
+    return CnnLstmHyperModel(name="cnn_lstm")
+
+
+class _RecordingTuner:
+    """Mixed in before a Keras Tuner class: per-epoch history, NaN checks, timing and --time-budget."""
+
+    def _start_recording(self, deadline: float | None) -> None:
+        self._deadline = deadline
+        self._host = hostname()
+        self._current: dict[str, Any] = {}
+        self.busy_s = 0.0
+        self.ran: list[str] = []
+
+    def pre_create_trial(self) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise _TimeBudgetSpent()
+        super().pre_create_trial()
+
+    def on_trial_begin(self, trial: Any) -> None:
+        self._current = {"started": time.perf_counter(), "setup_s": None, "history": [], "epochs": [], "last": {}}
+        super().on_trial_begin(trial)
+
+    def on_epoch_begin(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
+        if self._current["setup_s"] is None:
+            self._current["setup_s"] = round(time.perf_counter() - self._current["started"], 3)
+        super().on_epoch_begin(trial, model, epoch, logs=logs)
+
+    def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
+        import keras_tuner as kt
+
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self._current["history"].append(logs.get("val_accuracy", float("nan")))
+        self._current["epochs"].append(int(epoch) + 1)
+        self._current["last"] = logs
+        try:
+            check_finite(logs, int(epoch) + 1, trial.hyperparameters.values)
+        except NonFiniteLossError as error:
+            # Keras Tuner's own split: FailedTrialError fails this trial, the search goes on.
+            raise kt.errors.FailedTrialError(f"{type(error).__name__}: {error}") from None
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            model.stop_training = True
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+
+    def on_trial_end(self, trial: Any) -> None:
+        elapsed = time.perf_counter() - self._current.get("started", time.perf_counter())
+        self.busy_s += elapsed
+        self.ran.append(trial.trial_id)
+        last = self._current.get("last", {})
+        record = {
+            "val_accuracy_history": self._current.get("history", []),
+            "epochs": self._current.get("epochs", []),
+            "val_loss": last.get("val_loss"),
+            "accuracy": last.get("accuracy"),
+            "loss": last.get("loss"),
+            "hostname": self._host,
+            "wall_time_s": round(elapsed, 3),
+            "setup_s": self._current.get("setup_s"),
+        }
+        text = json.dumps(record, allow_nan=True)
+        Path(self.get_trial_dir(trial.trial_id), HISTORY_FILE).write_text(text + "\n")
+        super().on_trial_end(trial)
+
+
+def build_tuner(algorithm: str, hypermodel: Any, *, directory: Path, max_trials: int, max_epochs: int, seed: int,
+                deadline: float | None) -> Any:
+    """The Keras Tuner tuner for ``--tuning-algorithm``, reloading its project when one exists."""
+    import keras_tuner as kt
+
+    base = {"bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband, "random": kt.RandomSearch}[algorithm]
+    tuner_class = type(f"Recording{base.__name__}", (_RecordingTuner, base), {})
+    common = {
+        "objective": kt.Objective("val_accuracy", "max"),
+        "seed": seed,
+        "directory": str(directory),
+        "project_name": PROJECT_NAME,
+        "overwrite": False,  # re-running the same command resumes (the guide's 8.3)
+    }
+    if algorithm == "hyperband":
+        tuner = tuner_class(hypermodel, max_epochs=max_epochs, factor=_FACTOR, **common)
+        # Cap Hyperband by --max-trials like the other two; iterations enough to reach it.
+        tuner.oracle.max_trials = max_trials
+        tuner.oracle.hyperband_iterations = max_trials
+    else:
+        tuner = tuner_class(hypermodel, max_trials=max_trials, **common)
+        tuner.oracle.max_trials = max_trials  # a continued search may be given more trials
+    tuner._start_recording(deadline)
+    return tuner
+
+
+def _read_history(tuner: Any, trial_id: str) -> dict[str, Any]:
+    return read_json_object(Path(tuner.project_dir) / f"trial_{trial_id}" / HISTORY_FILE)
+
+
+def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
+    """One :class:`engines.experiment.records.TrialRecord` per Keras Tuner trial (this run's and earlier runs')."""
+    records = []
+    for trial_id in sorted(tuner.oracle.trials):
+        trial = tuner.oracle.trials[trial_id]
+        values = trial.hyperparameters.values
+        params = {name: values[name] for name in space.active_names(values) if name in values}
+        saved = _read_history(tuner, trial_id)
+        history = [float(v) for v in saved.get("val_accuracy_history", [])]
+        reached = max(saved.get("epochs") or [int(values.get("tuner/initial_epoch", 0))])
+        message = getattr(trial, "message", None)
+        status = status_of_keras_tuner_trial(trial.status, reached, max_epochs, message)
+        finite = [v for v in history if math.isfinite(v)]
+        score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
+        best = max(finite) if finite else score
+        records.append(
+            TrialRecord(
+                trial_id=str(trial_id),
+                params=params,
+                status=status,
+                best_val_accuracy=best if status not in ("failed", "diverged") else (max(finite) if finite else None),
+                val_accuracy_history=history,
+                val_loss=saved.get("val_loss"),
+                accuracy=saved.get("accuracy"),
+                loss=saved.get("loss"),
+                epochs=len(history),
+                node_id=saved.get("hostname"),
+                hostname=saved.get("hostname"),
+                wall_time_s=saved.get("wall_time_s"),
+                setup_s=saved.get("setup_s"),
+                failure_reason=failure_reason(message) if status in ("failed", "diverged") and message else None,
+            )
+        )
+    return records
+
+
+class KerasTunerBackend:
+    """Keras Tuner's BayesianOptimization, Hyperband or RandomSearch on this machine."""
+
+    method = "keras-tuner"
+    on_existing = "continue"  # re-running the same command continues (the guide's 8.3)
+    uses_storage = False  # --storage is Ray's
+    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "seed", "space",
+                      "max_epochs", "smoke_test", "tuning_algorithm")
+
+    def check(self, settings: Settings) -> None:
+        if settings.tuning_algorithm not in ALGORITHMS:
+            raise InputError(f"--tuning-algorithm must be one of {', '.join(ALGORITHMS)}, "
+                             f"got {settings.tuning_algorithm!r}")
+        note_ignored(settings, _IGNORED, "--method keras-tuner runs on this machine without Ray")
+
+    def default_name(self, settings: Settings) -> str:
+        # From the settings, not the clock: the same command finds the same Keras Tuner project.
+        return fingerprinted_name(settings, "keras-tuner", settings.tuning_algorithm)
+
+    def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
+        return (paths.local / "keras_tuner").exists()
+
+    def translate(self, settings: Settings, space: Any) -> None:
+        import keras_tuner as kt
+
+        from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+        build_keras_tuner_hparams(kt.HyperParameters(), space)  # a space Keras Tuner cannot express fails here
+
+    def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
+        summary = read_summary(paths)
+        if summary and summary.get("search_complete") and int(summary.get("max_trials", 0)) >= settings.max_trials:
+            return already_finished_line(paths.name, summary["trials"], paths.local)
+        return None
+
+    session = staticmethod(no_session)
+
+    def search(self, run: Run) -> SearchOutcome:
+        from eeg.training import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+        import keras
+
+        settings, paths = run.settings, run.paths
+        prepared = run.data.prepared.without_test()
+        deadline = time.monotonic() + settings.time_budget_s if settings.time_budget_s else None
+        patience = early_stopping_patience(settings.grace_period)
+        hypermodel = _hypermodel(run.space, prepared.input_shape, prepared.n_classes, seed=settings.seed,
+                                 verbose=settings.verbose)
+        tuner = build_tuner(settings.tuning_algorithm, hypermodel, directory=paths.local / "keras_tuner",
+                            max_trials=settings.max_trials, max_epochs=settings.max_epochs, seed=settings.seed,
+                            deadline=deadline)
+        if tuner.oracle.trials:
+            print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
+                  f"(--max-trials {settings.max_trials})", flush=True)
+        else:
+            print(f"Keras Tuner project {tuner.project_dir} (re-run the same command to continue it)", flush=True)
+        started = time.perf_counter()
+        stopped: BaseException | None = None
+        fatal = None
+        search_complete = False
+        try:
+            tuner.search(
+                prepared.X_train,
+                prepared.y_train,
+                validation_data=(prepared.X_val, prepared.y_val),
+                epochs=settings.max_epochs,
+                callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
+                verbose=min(settings.verbose, 1),
+            )
+            search_complete = True
+        except _TimeBudgetSpent:
+            pass
+        except RuntimeError as error:
+            if "consecutive failures" not in str(error):
+                stopped = error
+            else:  # Keras Tuner's own FatalError-like stop: too many failed trials in a row
+                fatal = f"error: Keras Tuner stopped the search: {str(error).splitlines()[0]}"
+        except BaseException as error:  # still write what finished, then let it through
+            stopped = error
+        run_wall_s = time.perf_counter() - started
+        algorithm = settings.tuning_algorithm
+        return SearchOutcome(
+            records=tuner_records(tuner, run.space, settings.max_epochs),
+            run_wall_s=run_wall_s,
+            # One process runs the trials one after another: utilisation is the share of time spent inside them.
+            utilisation=tuner.busy_s / run_wall_s if run_wall_s > 0 else None,
+            finished=search_complete or (stopped is None and fatal is None and settings.time_budget_s is not None),
+            metadata={"method": "keras-tuner", "searcher": algorithm,
+                      "scheduler": "hyperband" if algorithm == "hyperband" else "early_stopping",
+                      "early_stopping_patience": patience, "keras_tuner_project": str(tuner.project_dir)},
+            study_names=[STUDY_NAME, paths.study_name],
+            unfinished_line="Not finished: re-run the same command to continue it",
+            summary_extra={"search_complete": search_complete},
+            stopped=stopped,
+            fatal=fatal,
+        )

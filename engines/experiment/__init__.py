@@ -1,0 +1,1 @@
+"""One experiment's state, shared by every wing: settings, layout, storage, data, trial records and files."""

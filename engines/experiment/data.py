@@ -1,0 +1,51 @@
+"""From the data flags to train/val/test arrays, with the test split carved off first.
+
+Every command (tune, train, verify) goes through :func:`prepare_experiment_data`, so
+they all hold out the same test split for the same data, ``--split`` and ``split_seed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eeg.errors import InputError
+from engines.experiment.settings import Settings
+
+__all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data"]
+
+@dataclass
+class ExperimentData:
+    """The prepared arrays plus what a reader needs to trust the numbers."""
+
+    dataset: Any  # eeg.dataset.EEGDataset
+    split: Any  # eeg.splits.Split
+    prepared: Any  # eeg.training.PreparedData (holds the test split; never hand it to Ray)
+    description: str  # for metadata["data"]
+
+
+def load_experiment_dataset(settings: Settings):
+    """The dataset the flags name: synthetic EEG or a loader for ``--data``."""
+    if settings.use_dummy_data:
+        from eeg.synthetic import make_dummy_dataset
+
+        return make_dummy_dataset(smoke_test=settings.smoke_test)
+    if not settings.data:
+        raise InputError("no data given: pass --use-dummy-data, or --data PATH with --dataset table|deap|seed")
+    from eeg.loaders import load_dataset
+
+    return load_dataset(settings.data, settings.dataset, label_rule=settings.label_rule)
+
+
+def prepare_experiment_data(settings: Settings) -> ExperimentData:
+    """Load, validate, split (test first) and standardise with train statistics only."""
+    from eeg.dataset import validate_dataset
+    from eeg.splits import make_split
+    from eeg.training import prepare_data
+
+    dataset = load_experiment_dataset(settings)
+    validate_dataset(dataset, dataset.source)
+    split = make_split(dataset, settings.split, seed=settings.split_seed)
+    prepared = prepare_data(dataset, split)
+    description = f"{dataset.source}; split={settings.split}; split_seed={settings.split_seed}"
+    return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description)

@@ -1,0 +1,1 @@
+"""``train`` and ``verify``: the final model, its test accuracy, the folds and the comparison with the baselines."""

@@ -1,0 +1,188 @@
+"""The experiment's output files, for every method: trials table, Optuna studies, best_hyperparameters.json, summary.
+
+Nothing here prints (the run lifecycle in :mod:`engines.tune.run` says where things are), nothing is fitted
+or computed beyond formatting (the summary and its baselines come from :mod:`engines.tune.summary`), and
+everything is written atomically (:mod:`engines.experiment.files`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from engines.experiment.files import write_json_atomic
+from engines.experiment.layout import ExperimentPaths
+from engines.experiment.records import OPTUNA_STATES, TrialRecord
+from engines.experiment.settings import Settings
+from engines.experiment.trials_table import write_trials_table
+
+__all__ = [
+    "best_hyperparameters_document",
+    "write_best_hyperparameters",
+    "write_optuna_study",
+    "write_experiment_outputs",
+    "ExperimentOutputs",
+]
+
+def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The guide's schema: ``{"hyperparameters": {...}, "metadata": {...}}`` with a timestamp."""
+    meta = {"timestamp": _dt.datetime.now().replace(microsecond=0).isoformat()}
+    meta.update(metadata)
+    return {"hyperparameters": dict(hparams), "metadata": meta}
+
+
+def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any],
+                               *, finished: bool = True) -> Path:
+    """The experiment's own ``best_hyperparameters.json``, and ``<output_dir>/best_hyperparameters.json`` (what
+    users open and ``train`` reads) only when the experiment finished: an interrupted search's best so far never
+    replaces a finished one's. Returns the file the user should open."""
+    target = Path(output_dir) / "best_hyperparameters.json"
+    if experiment_dir is not None:
+        own = Path(experiment_dir) / "best_hyperparameters.json"
+        write_json_atomic(own, document)
+        if not finished:
+            return own
+    write_json_atomic(target, document)
+    return target
+
+
+def _fits(distribution: Any, value: Any) -> bool:
+    try:
+        return bool(distribution._contains(distribution.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
+
+
+def write_optuna_study(
+    records: Iterable[TrialRecord],
+    storage_url: str,
+    study_names: Sequence[str],
+    space: Any,
+) -> None:
+    """Write the trials into Optuna studies so ``optuna.load_study`` and its plots work on any method's run.
+
+    Each name in ``study_names`` is replaced by this run's trials: the guide's fixed name
+    always shows the latest run, and a per-experiment name keeps every run.
+
+    Args:
+        records: the trials.
+        storage_url: an Optuna RDB URL.
+        study_names: studies to (re)write.
+        space: the search space the trials came from (their Optuna distributions).
+    """
+    import optuna
+
+    from search_spaces.translate_optuna import optuna_distributions
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    records = list(records)
+    frozen = []
+    for record in records:
+        given = {k: v for k, v in record.params.items() if v is not None}
+        distributions = optuna_distributions(space, given)
+        # A value outside its distribution was held fixed, not searched (a grid's non-axis knobs at
+        # the model default, e.g. l2=0.0 under a log range): keep it as an attribute, not a param.
+        fixed = {k: v for k, v in given.items() if k in distributions and not _fits(distributions[k], v)}
+        params = {k: v for k, v in given.items() if k in distributions and k not in fixed}
+        state = getattr(optuna.trial.TrialState, OPTUNA_STATES[record.status])
+        value = record.best_val_accuracy if state == optuna.trial.TrialState.COMPLETE else None
+        if state == optuna.trial.TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+            state, value = optuna.trial.TrialState.FAIL, None
+        user_attrs = {
+            "trial_id": record.trial_id,
+            "status": record.status,
+            "epochs": record.epochs,
+            "node_id": record.node_id,
+            "wall_time_s": record.wall_time_s,
+            "failure_reason": record.failure_reason,
+        }
+        frozen.append(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={k: distributions[k] for k in params},
+                value=value,
+                state=state,
+                intermediate_values={i + 1: v for i, v in enumerate(record.val_accuracy_history) if math.isfinite(v)},
+                user_attrs={k: v for k, v in {**user_attrs, **{f"fixed_{k}": v for k, v in fixed.items()}}.items() if v is not None},
+            )
+        )
+    # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
+    storage = optuna.storages.RDBStorage(storage_url, engine_kwargs={"connect_args": {"timeout": 60}})
+    for name in study_names:
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass  # first run with this name
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+        study.add_trials(frozen)
+
+
+@dataclass(frozen=True)
+class ExperimentOutputs:
+    """What :func:`write_experiment_outputs` wrote."""
+
+    summary: dict[str, Any]
+    best_file: Path | None
+    trials_table: Path
+
+
+def write_experiment_outputs(
+    records: Sequence[TrialRecord],
+    summary: Mapping[str, Any],
+    settings: Settings,
+    paths: ExperimentPaths,
+    space: Any,
+    *,
+    data_description: str,
+    study_names: Sequence[str],
+    metadata: Mapping[str, Any],
+) -> ExperimentOutputs:
+    """Trials table, Optuna studies, best_hyperparameters.json and summary.json, the same for every method.
+
+    Args:
+        records: one record per trial of the experiment.
+        summary: from :func:`engines.tune.summary.summarise`, with the validation context and the metadata.
+        settings: the run's settings.
+        paths: the experiment's files.
+        space: the search space the trials came from.
+        data_description: what the data was (``ExperimentData.description``).
+        study_names: Optuna studies to rewrite from ``records``.
+        metadata: what the backend adds to best_hyperparameters.json and summary.json
+            (``method``, ``searcher``, ``scheduler`` and its own keys).
+    """
+    parquet, _ = write_trials_table(records, paths.local)
+    write_optuna_study(records, paths.optuna_url, study_names, space)
+    best_file = None
+    if summary["best_trial"] is not None:
+        document = best_hyperparameters_document(summary["best_params"], _best_metadata(summary, settings, paths,
+                                                                                        data_description, metadata))
+        best_file = write_best_hyperparameters(paths.output_dir, paths.local, document, finished=summary["finished"])
+    write_json_atomic(paths.summary_file, summary)
+    return ExperimentOutputs(summary=dict(summary), best_file=best_file, trials_table=parquet)
+
+
+def _best_metadata(summary: Mapping[str, Any], settings: Settings, paths: ExperimentPaths, data_description: str,
+                   metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """best_hyperparameters.json's ``metadata``: the guide's keys, then what a reader needs to trust the score."""
+    return {
+        "best_score": round(summary["best_val_accuracy"], 4),
+        "metric": "val_accuracy",
+        "val_majority_baseline": round(summary["val_majority_baseline"], 4),
+        "chance": round(summary["chance"], 4),
+        "val_baselines": {b["name"]: round(b["val_accuracy"], 4) for b in summary["val_baselines"]},
+        **{k: metadata[k] for k in ("method", "searcher", "scheduler")},
+        "trials": summary["trials"],
+        "max_epochs": settings.max_epochs,
+        "seed": settings.seed,
+        "data": data_description,
+        "split": settings.split,
+        "split_seed": settings.split_seed,
+        "experiment": str(paths.local),
+        "experiment_name": paths.name,
+        "experiment_finished": bool(summary["finished"]),
+        **{k: v for k, v in metadata.items() if k not in ("method", "searcher", "scheduler")},
+    }

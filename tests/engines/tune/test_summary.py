@@ -1,0 +1,60 @@
+"""What a search comes to: counts and the best trial, the baselines beside it, the lines printed, the exit code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eeg.training import PreparedData
+from engines.experiment.records import TrialRecord
+from engines.experiment.settings import load_settings
+from engines.tune.summary import ValidationContext, exit_code, summarise, summary_lines, validation_context
+
+SETTINGS = load_settings({"use_dummy_data": True, "name": "e1", "max_trials": 4}, None)
+
+
+def records() -> list[TrialRecord]:
+    return [TrialRecord("a", {"lr": 1}, "complete", 0.6, [0.5, 0.6], epochs=2, node_id="n1", setup_s=1.0),
+            TrialRecord("b", {"lr": 2}, "diverged", 0.9, [0.9], epochs=1, failure_reason="NonFiniteLossError: nan"),
+            TrialRecord("c", {"lr": 3}, "stopped_early", 0.4, [0.4], epochs=1, node_id="n2", retries=1)]
+
+
+def summary(**changes):
+    base = summarise(records(), SETTINGS, run_wall_s=10.0, utilisation=0.5, finished=True)
+    return {**base, **ValidationContext(0.2, 0.2).as_summary(), **changes}
+
+
+def test_a_diverged_trial_is_never_the_best_however_well_it_scored_before_its_nan():
+    counted = summarise(records(), SETTINGS, run_wall_s=10.0, utilisation=0.5, finished=True)
+    assert counted["best_trial"] == "a" and counted["best_params"] == {"lr": 1}
+    assert (counted["complete"], counted["diverged"], counted["stopped_early"]) == (1, 1, 1)
+    assert counted["epochs_spent"] == 4 and counted["nodes"] == ["n1", "n2"] and counted["retries"] == 1
+    assert counted["first_failure"] == "NonFiniteLossError: nan"
+
+
+def test_the_printed_lines_put_the_best_trial_beside_its_baselines_and_say_where_things_are():
+    lines = summary_lines(summary(), best_file="models/best_hyperparameters.json", trials_table="t.parquet",
+                          study_url="sqlite:///x.db", unfinished_line="Not finished")
+    assert lines[0] == "Best trial a: val_accuracy 60.0% (validation majority baseline 20.0%, chance 20.0%)"
+    assert "Best hyperparameters: models/best_hyperparameters.json" in lines
+    assert "Not finished" not in lines
+
+
+@pytest.mark.parametrize(("changes", "interrupted", "code"), [
+    ({}, False, 0), ({}, True, 130), ({"trials": 0}, False, 1),
+    ({"complete": 0, "stopped_early": 0}, False, 1),
+])
+def test_the_exit_code_is_zero_when_some_trial_finished(changes, interrupted, code):
+    assert exit_code(summary(**changes), interrupted=interrupted)[0] == code
+
+
+def test_the_validation_context_fits_the_baselines_on_validation_only():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = (rng.normal(size=(60, 4)) + y[:, None]).astype(np.float32)
+    prepared = PreparedData(X[:40], y[:40], X[40:], y[40:], None, None, n_classes=3, class_names=("a", "b", "c"))
+    data = type("Data", (), {"prepared": prepared})()
+    context = validation_context(data, seed=0)
+    assert context.chance == pytest.approx(1 / 3) and 0 < context.majority_baseline < 1
+    assert {b["name"] for b in context.baselines} == {"logistic regression", "RBF-SVM"}
+    assert set(context.as_summary()) == {"val_majority_baseline", "chance", "val_baselines", "selection_warnings"}
