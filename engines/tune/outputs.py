@@ -56,6 +56,35 @@ def _fits(distribution: Any, value: Any) -> bool:
         return False
 
 
+def _frozen_trial(record: TrialRecord, space: Any) -> Any:
+    """``record`` as an Optuna ``FrozenTrial`` over the space's distributions (a diverged or failed trial has no value)."""
+    import optuna
+
+    from search_spaces.translate_optuna import optuna_distributions
+
+    given = {k: v for k, v in record.params.items() if v is not None}
+    distributions = optuna_distributions(space, given)
+    # A value outside its distribution was held fixed, not searched (a grid's non-axis knobs at
+    # the model default, e.g. l2=0.0 under a log range): keep it as an attribute, not a param.
+    fixed = {k: v for k, v in given.items() if k in distributions and not _fits(distributions[k], v)}
+    params = {k: v for k, v in given.items() if k in distributions and k not in fixed}
+    state = getattr(optuna.trial.TrialState, OPTUNA_STATES[record.status])
+    value = record.best_val_accuracy if state == optuna.trial.TrialState.COMPLETE else None
+    if state == optuna.trial.TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+        state, value = optuna.trial.TrialState.FAIL, None
+    user_attrs = {"trial_id": record.trial_id, "status": record.status, "epochs": record.epochs,
+                  "node_id": record.node_id, "wall_time_s": record.wall_time_s, "failure_reason": record.failure_reason,
+                  **{f"fixed_{k}": v for k, v in fixed.items()}}
+    return optuna.trial.create_trial(
+        params=params,
+        distributions={k: distributions[k] for k in params},
+        value=value,
+        state=state,
+        intermediate_values={i + 1: v for i, v in enumerate(record.val_accuracy_history) if math.isfinite(v)},
+        user_attrs={k: v for k, v in user_attrs.items() if v is not None},
+    )
+
+
 def write_optuna_study(
     records: Iterable[TrialRecord],
     storage_url: str,
@@ -75,41 +104,9 @@ def write_optuna_study(
     """
     import optuna
 
-    from search_spaces.translate_optuna import optuna_distributions
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    records = list(records)
-    frozen = []
-    for record in records:
-        given = {k: v for k, v in record.params.items() if v is not None}
-        distributions = optuna_distributions(space, given)
-        # A value outside its distribution was held fixed, not searched (a grid's non-axis knobs at
-        # the model default, e.g. l2=0.0 under a log range): keep it as an attribute, not a param.
-        fixed = {k: v for k, v in given.items() if k in distributions and not _fits(distributions[k], v)}
-        params = {k: v for k, v in given.items() if k in distributions and k not in fixed}
-        state = getattr(optuna.trial.TrialState, OPTUNA_STATES[record.status])
-        value = record.best_val_accuracy if state == optuna.trial.TrialState.COMPLETE else None
-        if state == optuna.trial.TrialState.COMPLETE and (value is None or not math.isfinite(value)):
-            state, value = optuna.trial.TrialState.FAIL, None
-        user_attrs = {
-            "trial_id": record.trial_id,
-            "status": record.status,
-            "epochs": record.epochs,
-            "node_id": record.node_id,
-            "wall_time_s": record.wall_time_s,
-            "failure_reason": record.failure_reason,
-        }
-        frozen.append(
-            optuna.trial.create_trial(
-                params=params,
-                distributions={k: distributions[k] for k in params},
-                value=value,
-                state=state,
-                intermediate_values={i + 1: v for i, v in enumerate(record.val_accuracy_history) if math.isfinite(v)},
-                user_attrs={k: v for k, v in {**user_attrs, **{f"fixed_{k}": v for k, v in fixed.items()}}.items() if v is not None},
-            )
-        )
+    frozen = [_frozen_trial(record, space) for record in records]
     # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
     storage = optuna.storages.RDBStorage(storage_url, engine_kwargs={"connect_args": {"timeout": 60}})
     for name in study_names:

@@ -1,9 +1,8 @@
-"""The cluster YAMLs, cluster.mk and the submit helper, checked without starting a cluster."""
+"""The cluster YAMLs and cluster.mk, checked without starting a cluster (the submit helper: test_submit.py)."""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
@@ -52,13 +51,6 @@ def _filled(path: Path) -> dict:
     for word, value in FILLED.items():
         text = re.sub(rf"\b{word}\b", value, text)
     return yaml.safe_load(text)
-
-
-def _submit_module():
-    spec = importlib.util.spec_from_file_location("cluster_submit", CLUSTER / "submit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _make(target: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -232,31 +224,6 @@ def test_submit_says_in_one_line_what_is_wrong_before_anything_is_sent(tmp_path,
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
     assert len(ours) == 1 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "last").exists()
-
-
-def test_the_submitted_job_runs_the_projects_python_and_leaves_the_venv_and_token_behind():
-    submit = _submit_module()
-    cfg = {"ray": "ray", "address": "http://127.0.0.1:8265", "entry": "tune_cluster.py", "storage": "/nfs/r",
-           "name": "n", "output_dir": "/nfs/m", "node_python": "", "wait": "0"}
-    command = submit.build_command(cfg, ["--max-trials", "200"], "n-1")
-    entry = command[command.index("--") + 1:]
-    assert entry[:4] == ["bash", "cluster/project_python.sh", "tune_cluster.py", "tune"]
-    assert entry[4:] == ["--address", "auto", "--storage", "/nfs/r", "--name", "n", "--output-dir", "/nfs/m",
-                         "--max-trials", "200"]
-    assert "--no-wait" in command and command[command.index("--working-dir") + 1] == str(REPO)
-    runtime_env = json.loads(command[command.index("--runtime-env-json") + 1])
-    for kept_out in ("/.venv/", "/models/", "/cluster/.secrets/", "__pycache__/"):
-        assert kept_out in runtime_env["excludes"]
-    assert "env_vars" not in runtime_env
-    cfg["node_python"] = "/opt/eeg/bin/python"
-    runtime_env = json.loads(submit.build_command(cfg, [], "n-2")[command.index("--runtime-env-json") + 1])
-    assert runtime_env["env_vars"] == {"EEG_PYTHON": "/opt/eeg/bin/python"}
-
-
-def test_submit_sends_the_token_from_the_file_not_a_stray_environment_variable():
-    submit = _submit_module()
-    env = submit._auth_env({"RAY_AUTH_TOKEN": "stale", "PATH": "/bin"}, "/x/auth_token")
-    assert env == {"PATH": "/bin", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": "/x/auth_token"}
 
 
 def _make_results(tmp_path, storage):

@@ -25,7 +25,6 @@ from search_spaces import (
     decode_bayesopt,
     decode_config,
     decode_configspace,
-    decode_hyperopt,
     optuna_define_by_run,
     optuna_distributions,
     suggest_optuna,
@@ -35,7 +34,7 @@ from search_spaces import (
     to_ray_grid,
     to_ray_param_space,
 )
-from search_spaces.space import Bool, Categorical, Float, Int
+from search_spaces.space import Bool, Float, Int
 
 N = 20
 # A narrowed space, as a user's --space file would give: every backend must follow it.
@@ -285,16 +284,6 @@ def test_conditional_backends_leave_inactive_parameters_out(backend):
     assert {c["n_conv_blocks"] for c in configs} == {1, 2, 3}
 
 
-def test_optuna_records_no_lstm_parameters_for_a_trial_without_an_lstm():
-    optuna = pytest.importorskip("optuna")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    study.optimize(lambda trial: float(bool(suggest_optuna(trial, SPACE)["use_lstm"])), n_trials=N)
-    for trial in study.trials:
-        assert ("lstm_units" in trial.params) == trial.params["use_lstm"]
-        assert ("cnn_filters_2" in trial.params) == (trial.params["n_conv_blocks"] == 3)
-
-
 @pytest.mark.parametrize("backend", ["ray", "hyperopt", "bayesopt"])
 def test_unconditional_backends_draw_every_parameter_even_inactive_ones(backend):
     for config in samples(backend, "built_in"):
@@ -310,90 +299,6 @@ def test_the_default_grid_sweeps_learning_rate_blocks_and_lstm_with_the_rest_at_
     assert grid["batch_size"] == 32
     assert "epochs" not in grid  # only the space's own parameters are filled in
     assert len(sample_ray_grid(SPACE)) == 18
-
-
-def test_a_grid_over_a_wide_int_picks_evenly_spaced_grid_points():
-    grid = to_ray_grid(SPACE, axes=("dense_units_0", "cnn_dropout"), points_per_axis=4)
-    assert grid["dense_units_0"] == {"grid_search": [32, 192, 352, 512]}
-    assert grid["cnn_dropout"] == {"grid_search": [0.0, 0.167, 0.333, 0.5]}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [({"axes": ("lr",)}, "grid axis 'lr' is not a parameter; valid names: learning_rate"),
-     ({"axes": ()}, "at least one axis"),
-     ({"axes": ("l2", "l2")}, "repeat a name"),
-     ({"points_per_axis": 1}, "points_per_axis >= 2, got 1")],
-)
-def test_a_bad_grid_request_is_rejected_with_its_value(kwargs, message):
-    with pytest.raises(SpaceError, match=message):
-        to_ray_grid(SPACE, **kwargs)
-
-
-def test_the_bayesopt_box_gives_every_grid_point_an_equal_share():
-    bounds = to_bayesopt_bounds(SPACE)
-    lo, hi = bounds["n_conv_blocks"]
-    xs = np.linspace(lo, hi, 30_001)
-    counts = np.unique([decode_bayesopt({"n_conv_blocks": x}, SPACE)["n_conv_blocks"] for x in xs],
-                       return_counts=True)
-    assert list(counts[0]) == [1, 2, 3]
-    assert counts[1].max() - counts[1].min() <= 2
-    lo, hi = bounds["pooling__index"]
-    assert (lo, hi) == (0.0, 3.0)
-    picks = [decode_bayesopt({"pooling__index": x}, SPACE)["pooling"] for x in np.linspace(lo, hi, 7)]
-    assert picks == ["max", "max", "avg", "avg", "none", "none", "none"]
-
-
-def test_bayesopt_searches_log_parameters_in_log10_space():
-    bounds = to_bayesopt_bounds(SPACE)
-    assert bounds["learning_rate__log10"] == pytest.approx((-5.0, -2.0))
-    assert bounds["l2__log10"] == pytest.approx((-6.0, -2.0))
-    assert decode_bayesopt({"learning_rate__log10": -3.0}, SPACE)["learning_rate"] == pytest.approx(1e-3)
-
-
-def test_decode_config_passes_foreign_keys_through_and_is_idempotent():
-    point = {"learning_rate__log10": np.float64(-3.5), "use_lstm__index": 1.2, "epochs": 7}
-    decoded = decode_config(point, SPACE)
-    assert decoded == {"learning_rate": pytest.approx(10**-3.5), "use_lstm": True, "epochs": 7}
-    assert type(decoded["learning_rate"]) is float
-    assert decode_config(decoded, SPACE) == decoded
-
-
-def test_decode_config_rejects_a_parameter_given_both_encoded_and_plain():
-    with pytest.raises(SpaceError, match="learning_rate is given twice"):
-        decode_config({"learning_rate": 1e-3, "learning_rate__log10": -3.0}, SPACE)
-
-
-def test_decode_hyperopt_turns_numpy_values_into_plain_python():
-    decoded = decode_hyperopt({"cnn_filters_0": np.float64(64.0), "use_lstm": np.bool_(False)}, SPACE)
-    assert decoded == {"cnn_filters_0": 64, "use_lstm": False}
-    assert type(decoded["cnn_filters_0"]) is int and type(decoded["use_lstm"]) is bool
-
-
-def test_hyperopt_integers_reach_both_ends_of_their_grid():
-    from hyperopt.pyll import stochastic
-
-    expr = to_hyperopt_space(SPACE)["n_conv_blocks"]
-    draws = [stochastic.sample(expr, rng=np.random.default_rng(i)) for i in range(200)]
-    assert set(draws) == {1, 2, 3}
-    assert all(type(d) is int for d in draws)
-
-
-def test_keras_tuner_starts_from_the_given_defaults_where_they_lie_in_the_space():
-    kt = pytest.importorskip("keras_tuner")
-    hp = kt.HyperParameters()
-    config = build_keras_tuner_hparams(
-        hp, SPACE, defaults={"learning_rate": 1e-3, "cnn_filters_0": 64, "optimizer": "adamw", "l2": 0.0}
-    )
-    assert config["learning_rate"] == 1e-3 and config["cnn_filters_0"] == 64 and config["optimizer"] == "adamw"
-    assert config["l2"] == 1e-6  # 0.0 is outside the log range, so Keras Tuner's own default applies
-
-
-def test_keras_tuner_rejects_a_categorical_mixing_value_types():
-    kt = pytest.importorskip("keras_tuner")
-    space = SearchSpace("mixed", (Categorical("units", (16, "auto")),))
-    with pytest.raises(SpaceError, match="Keras Tuner's Choice needs one value type, units mixes int, str"):
-        build_keras_tuner_hparams(kt.HyperParameters(), space)
 
 
 class _Mystery:
@@ -452,70 +357,6 @@ def test_any_backends_trial_can_be_recorded_into_an_optuna_study(backend):
 
 
 # --- ConfigSpace / BOHB ---------------------------------------------------------------------
-
-
-def test_configspace_searches_a_stepped_int_by_grid_index_so_every_grid_point_is_reachable():
-    configspace = to_configspace(SPACE, seed=3)
-    hyperparameter = configspace["cnn_filters_0__grid"]
-    assert (hyperparameter.lower, hyperparameter.upper) == (0, 7)
-    assert "cnn_filters_0" not in configspace
-    draws = [decode_configspace(configspace.sample_configuration(), SPACE)["cnn_filters_0"] for _ in range(300)]
-    assert sorted(set(draws)) == [32, 64, 96, 128, 160, 192, 224, 256]
-    assert all(type(d) is int for d in draws)
-
-
-def test_configspace_keeps_non_string_choices_and_decodes_them_to_plain_python():
-    configspace = to_configspace(SPACE)
-    assert list(configspace["batch_size"].choices) == [16, 32, 64]
-    assert list(configspace["use_lstm"].choices) == [False, True]
-    decoded = decode_configspace({"batch_size": np.int64(32), "use_lstm": np.bool_(True), "optimizer": np.str_("adam")},
-                                 SPACE)
-    assert decoded == {"batch_size": 32, "use_lstm": True, "optimizer": "adam"}
-    assert [type(v) for v in decoded.values()] == [int, bool, str]
-
-
-def test_configspace_conditions_read_the_parents_values():
-    conditions = {str(c) for c in to_configspace(SPACE).conditions}
-    assert "cnn_filters_1__grid | n_conv_blocks in {2, 3}" in conditions
-    assert "cnn_filters_2__grid | n_conv_blocks == 3" in conditions
-    assert "lstm_units__grid | use_lstm == True" in conditions
-
-
-def test_configspace_leaves_out_a_parameter_whose_condition_a_narrowed_parent_can_never_meet():
-    space = apply_space_overrides({"n_conv_blocks": {"low": 1, "high": 2}}, SPACE, where="two_blocks.yaml")
-    configspace = to_configspace(space, seed=0)
-    assert "cnn_filters_2__grid" not in configspace and "cnn_filters_1__grid" in configspace
-    for _ in range(N):
-        config = decode_configspace(configspace.sample_configuration(), space)
-        space.validate_config(config)
-        assert "cnn_filters_2" not in config
-
-
-def test_configspace_refuses_choices_it_would_merge():
-    space = SearchSpace("mixed", (Categorical("units", (1, True)),))
-    with pytest.raises(SpaceError, match="ConfigSpace compares categorical choices with ==, so units's choices 1 and "
-                                         "True would be one choice"):
-        to_configspace(space)
-
-
-def test_decode_configspace_is_idempotent_and_passes_foreign_keys_through():
-    raw = {"cnn_filters_0__grid": np.int64(2), "learning_rate": 1e-3, "epochs": 4}
-    decoded = decode_configspace(raw, SPACE)
-    assert decoded == {"cnn_filters_0": 96, "learning_rate": 1e-3, "epochs": 4}
-    assert decode_configspace(decoded, SPACE) == decoded
-    assert decode_config(raw, SPACE) == decoded  # the one decode every trainable may call
-
-
-@pytest.mark.parametrize(
-    ("config", "message"),
-    [({"cnn_filters_0": 64, "cnn_filters_0__grid": 1}, "cnn_filters_0 is given twice"),
-     ({"cnn_filters_0__grid": 8}, "cnn_filters_0__grid=8 is outside the 8 grid points of cnn_filters_0"),
-     ({"cnn_filters_0__grid": 1.5}, "cnn_filters_0__grid needs a whole-number grid index, got 1.5"),
-     ({"n_conv_blocks__grid": 1}, "n_conv_blocks__grid does not match Int n_conv_blocks")],
-)
-def test_decode_configspace_rejects_a_config_that_is_not_of_the_space(config, message):
-    with pytest.raises(SpaceError, match=message):
-        decode_configspace(config, SPACE)
 
 
 def test_bohb_fits_its_density_model_from_reported_results():
