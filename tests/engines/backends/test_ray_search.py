@@ -85,7 +85,8 @@ def test_bohb_builds_ray_tune_bohb_and_hyperband_for_bohb():
     from search_spaces import SPACE
 
     search = build_search("bohb", SPACE, max_trials=4, seed=0, defaults={})
-    assert isinstance(search.search_alg, TuneBOHB) and search.param_space == {} and search.num_samples == 4
+    # wrapped so a trial culled while paused still hands BOHB its last result
+    assert isinstance(search.search_alg.searcher, TuneBOHB) and search.param_space == {} and search.num_samples == 4
     config = search.search_alg.suggest("t0")
     SPACE.validate_config(search.decode(config))
     assert isinstance(build_scheduler("bohb", max_epochs=9, grace_period=1), HyperBandForBOHB)
