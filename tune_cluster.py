@@ -198,8 +198,29 @@ def _driver_folder() -> Iterator[str]:
         os.close(start)
 
 
+def _import_the_project_now() -> None:
+    """Run from a Ray job's copy of the working directory, import every project module before Ray starts.
+
+    On nodes that share Ray's temp folder another node's runtime-env agent deletes that copy and unpacks it again
+    while the job runs; a module imported lazily in that gap is missing (CI saw ``engines.backends.ray_cluster_fit``).
+    Imported modules live in memory, so nothing later reads the copy. None of them imports TensorFlow at the top.
+    """
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    if "runtime_resources" not in root.parts:
+        return
+    for package in ("eeg", "search_spaces", "trainables", "engines"):
+        for module in pkgutil.walk_packages([str(root / package)], prefix=f"{package}."):
+            importlib.import_module(module.name)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from engines.experiment.settings import DEFAULTS, load_settings
+
+    _import_the_project_now()
 
     settings = load_settings({k: v for k, v in vars(args).items() if k in DEFAULTS}, args.config_file)
     settings, args = _with_absolute_paths(settings, args)
