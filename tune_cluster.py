@@ -75,6 +75,8 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
     search.add_argument("--grace-period", type=int, help=f"epochs before a scheduler may stop a trial {default('grace_period')}")
     search.add_argument("--time-budget", help="stop the experiment after this long, e.g. 8h or 45m")
     search.add_argument("--space", help="YAML overriding search-space ranges")
+    search.add_argument("--cv", dest="cv_folds", type=int, help="score each trial by the mean over K grouped folds "
+                        "of the tuning data (subjects with --split subject, whole recordings with --split trial); K >= 2")
     resources = tune.add_argument_group("resources")
     resources.add_argument("--address", help="Ray cluster address: auto on a cluster (default: an embedded local Ray)")
     resources.add_argument("--max-concurrent", type=int, help="trials running at once (default: as resources allow)")

@@ -29,6 +29,8 @@ __all__ = [
     "Split",
     "make_split",
     "subject_folds",
+    "cv_folds",
+    "check_cv_folds",
     "validation_warnings",
     "majority_baseline",
 ]
@@ -281,3 +283,55 @@ def majority_baseline(y_train: np.ndarray, y_eval: np.ndarray) -> float:
         raise DataError(f"majority_baseline: needs non-empty labels, got {len(y_train)} train and {len(y_eval)} eval")
     majority = int(np.bincount(y_train).argmax())
     return float(np.mean(y_eval == majority))
+
+
+def check_cv_folds(ds: Any, split: Split, k: int) -> int:
+    """The number of groups :func:`cv_folds` would deal out; raises InputError when ``k`` folds cannot be made.
+
+    Groups are subjects for ``--split subject`` and whole recordings for ``--split trial``,
+    counted in the tuning data (train + val of ``split``; the test split is never used).
+    """
+    tuning = np.concatenate([split.train, split.val])
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise InputError(f"--cv must be a whole number >= 2, got {k!r}")
+    if split.strategy == "subject":
+        n_subjects = len(np.unique(np.asarray(ds.subject)[tuning]))
+        if n_subjects < 2:
+            raise InputError(f"--cv {k}: the tuning data hold {n_subjects} subject; subject folds need at least 2")
+        if k > n_subjects:
+            raise InputError(f"--cv {k}: more folds than the {n_subjects} subjects in the tuning data")
+        return n_subjects
+    n_recordings = len(np.unique(np.asarray(ds.groups)[tuning]))
+    if k > n_recordings:
+        raise InputError(f"--cv {k}: more folds than the {n_recordings} recordings in the tuning data")
+    return n_recordings
+
+
+def cv_folds(ds: Any, split: Split, k: int, *, seed: int = 0) -> list[Split]:
+    """``k`` folds of the tuning data (train + val of ``split``) for cross-validated trial scores.
+
+    ``--split subject``: GroupKFold over subjects; ``--split trial``: StratifiedGroupKFold over
+    whole recordings, stratified by label. Fold ``i`` validates on its own groups and trains on
+    the others; every fold keeps ``split.test`` as its test side, which no trial reads. The
+    folds depend only on the dataset, ``split`` and ``seed`` (the split seed), so every trial,
+    backend and resumed run sees the same ones.
+
+    Raises:
+        InputError: ``k`` below 2, above the number of groups, or a single subject (subject split).
+    """
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    check_cv_folds(ds, split, k)
+    tuning = np.sort(np.concatenate([split.train, split.val]))
+    if split.strategy == "subject":
+        groups = np.asarray(ds.subject)[tuning]
+        splitter = GroupKFold(n_splits=int(k), shuffle=True, random_state=seed)
+        dealt = splitter.split(tuning, groups=groups)
+    else:
+        groups = np.asarray(ds.groups)[tuning]
+        labels = np.asarray(ds.y).astype(np.int64)[tuning]
+        splitter = StratifiedGroupKFold(n_splits=int(k), shuffle=True, random_state=seed)
+        dealt = splitter.split(tuning, labels, groups=groups)
+    return [Split(np.sort(tuning[train]), np.sort(tuning[val]), np.asarray(split.test, dtype=np.int64),
+                  strategy=f"{split.strategy} cv fold {i + 1}/{k}")
+            for i, (train, val) in enumerate(dealt)]

@@ -1,6 +1,6 @@
 """Ray Tune trainables: one per model, each wrapping ``eeg.training``'s building blocks."""
 
-__all__ = ["train_cnn_lstm"]
+__all__ = ["train_cnn_lstm", "train_cnn_lstm_cv"]
 
 
 def __getattr__(name: str):
@@ -9,4 +9,8 @@ def __getattr__(name: str):
         from trainables.cnn_lstm import train_cnn_lstm
 
         return train_cnn_lstm
+    if name == "train_cnn_lstm_cv":
+        from trainables.cnn_lstm_cv import train_cnn_lstm_cv
+
+        return train_cnn_lstm_cv
     raise AttributeError(name)

@@ -205,7 +205,7 @@ class KerasTunerBackend:
     method = "keras-tuner"
     on_existing = "continue"  # re-running the same command continues (the guide's 8.3)
     uses_storage = False  # --storage is Ray's
-    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "seed", "space",
+    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "cv_folds", "seed", "space",
                       "max_epochs", "smoke_test", "tuning_algorithm")
 
     def check(self, settings: Settings) -> None:

@@ -285,7 +285,7 @@ class OptunaBackend:
     method = "optuna"
     on_existing = "continue"  # a worker joins the study (the guide's 8.2)
     uses_storage = False  # --storage is Ray's
-    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "seed", "space",
+    same_on_resume = ("use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "cv_folds", "seed", "space",
                       "max_epochs", "smoke_test")
 
     def check(self, settings: Settings) -> None:

@@ -20,7 +20,8 @@ from engines.backends.ray_search import (
     METRIC, MODE, PAUSING_SCHEDULERS, build_scheduler, build_search, check_pairing,
 )
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
-from engines.experiment.records import TrialRecord, already_finished_line, failure_reason, finite_or_none
+from engines.experiment.records import (TrialRecord, already_finished_line, failure_reason, finite_or_none,
+                                       fold_scores_at_best)
 from engines.experiment.settings import Settings
 from engines.experiment.storage import StorageError, check_storage, storage_answers
 
@@ -126,6 +127,9 @@ def collect_records(
         else:
             status = "complete" if epochs >= max_epochs else "stopped_early"
         finite = [v for v in history if math.isfinite(v)]
+        fold_columns = sorted((c for c in (frame.columns if frame is not None else ()) if c.startswith("val_accuracy_fold_")),
+                              key=lambda c: int(c.rsplit("_", 1)[1]))
+        fold_scores, fold_std = fold_scores_at_best(history, [[float(v) for v in frame[c]] for c in fold_columns])
         records.append(
             TrialRecord(
                 trial_id=trial_id,
@@ -133,6 +137,8 @@ def collect_records(
                 status=status,
                 best_val_accuracy=max(finite) if finite else None,
                 val_accuracy_history=history,
+                fold_val_accuracy=fold_scores,
+                val_accuracy_std=fold_std,
                 val_loss=finite_or_none(metrics.get("val_loss")),
                 accuracy=finite_or_none(metrics.get("accuracy")),
                 loss=finite_or_none(metrics.get("loss")),
@@ -156,7 +162,7 @@ class RayTuneBackend:
     method = "ray"
     on_existing = "refuse"
     same_on_resume = (
-        "use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "searcher", "scheduler",
+        "use_dummy_data", "data", "dataset", "label_rule", "split", "split_seed", "cv_folds", "searcher", "scheduler",
         "max_trials", "max_epochs", "grace_period", "time_budget", "space", "seed", "checkpoint", "smoke_test",
         "cpus_per_trial", "gpus_per_trial", "memory_per_trial", "reuse_actors", "max_failures",
     )
@@ -299,6 +305,19 @@ class RayTuneBackend:
 
         from trainables.cnn_lstm import train_cnn_lstm
 
+        if run.data.folds is not None:  # --cv K: the fold models of a trial train in lockstep
+            from trainables.cnn_lstm_cv import train_cnn_lstm_cv
+
+            return tune.with_parameters(
+                train_cnn_lstm_cv,
+                folds=run.data.folds,  # built without the test split
+                max_epochs=run.settings.max_epochs,
+                seed=run.settings.seed,
+                cpus_per_trial=run.settings.cpus_per_trial,
+                checkpoint=run.settings.checkpoint,
+                checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
+                decode=decode,
+            )
         return tune.with_parameters(
             train_cnn_lstm,
             data=run.data.prepared.without_test(),  # the tuner never sees the test split

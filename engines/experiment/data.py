@@ -22,6 +22,7 @@ class ExperimentData:
     split: Any  # eeg.splits.Split
     prepared: Any  # eeg.training.PreparedData (holds the test split; never hand it to Ray)
     description: str  # for metadata["data"]
+    folds: list | None = None  # --cv K: one eeg.training.PreparedData per fold of the tuning data, no test arrays
 
 
 def load_experiment_dataset(settings: Settings):
@@ -48,4 +49,11 @@ def prepare_experiment_data(settings: Settings) -> ExperimentData:
     split = make_split(dataset, settings.split, seed=settings.split_seed)
     prepared = prepare_data(dataset, split)
     description = f"{dataset.source}; split={settings.split}; split_seed={settings.split_seed}"
-    return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description)
+    folds = None
+    if getattr(settings, "cv_folds", None):
+        from eeg.cv_training import prepare_fold_data
+        from eeg.splits import cv_folds
+
+        # Seeded by the split seed only: every trial, backend and resumed run sees the same folds.
+        folds = prepare_fold_data(dataset, cv_folds(dataset, split, settings.cv_folds, seed=settings.split_seed))
+    return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description, folds=folds)

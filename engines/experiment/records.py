@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TrialRecord", "STATUSES", "OPTUNA_STATES", "failure_reason", "failed_or_diverged", "finite_or_none",
+__all__ = ["TrialRecord", "fold_scores_at_best", "STATUSES", "OPTUNA_STATES", "failure_reason", "failed_or_diverged", "finite_or_none",
            "status_by_epochs", "status_of_optuna_trial", "status_of_ray_trial", "status_of_keras_tuner_trial",
            "already_finished_line"]
 
@@ -38,6 +38,22 @@ class TrialRecord:
     failure_reason: str | None = None
     retries: int = 0  # restarts after an error (node lost, worker crashed), each from the last checkpoint
     nodes: list[str] = field(default_factory=list)  # every node the trial ran on, in order
+    # --cv K: each fold's validation accuracy at the epoch of the best fold mean, and their standard deviation.
+    fold_val_accuracy: list[float] = field(default_factory=list)
+    val_accuracy_std: float | None = None
+
+
+def fold_scores_at_best(history: list[float], fold_histories: list[list[float]]) -> tuple[list[float], float | None]:
+    """Each fold's score at the epoch where the fold mean (``history``) peaked, and their standard deviation."""
+    finite = [(v, i) for i, v in enumerate(history) if math.isfinite(v)]
+    if not finite or not fold_histories:
+        return [], None
+    best_epoch = max(finite)[1]
+    scores = [float(fold[best_epoch]) for fold in fold_histories if best_epoch < len(fold)]
+    if not scores:
+        return [], None
+    mean = sum(scores) / len(scores)
+    return scores, math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
 
 
 def failure_reason(error: BaseException | str | None) -> str | None:

@@ -22,8 +22,11 @@ TABLE_FILE = "trials.parquet"
 def _table_rows(records: Sequence[TrialRecord]) -> list[dict[str, Any]]:
     rows = []
     for record in records:
-        row = {k: v for k, v in asdict(record).items() if k not in ("params", "val_accuracy_history", "nodes")}
+        row = {k: v for k, v in asdict(record).items() if k not in ("params", "val_accuracy_history", "nodes",
+                                                                     "fold_val_accuracy")}
         row["val_accuracy_history"] = json.dumps(record.val_accuracy_history)
+        # --cv K: one column per fold (the score at the best fold-mean epoch), empty without --cv.
+        row.update({f"fold_{i}/val_accuracy": v for i, v in enumerate(record.fold_val_accuracy)})
         row["nodes"] = json.dumps(record.nodes or ([record.node_id] if record.node_id else []))
         row.update({f"config/{k}": v for k, v in sorted(record.params.items())})
         rows.append(row)

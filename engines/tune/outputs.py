@@ -162,6 +162,16 @@ def write_experiment_outputs(
     return ExperimentOutputs(summary=dict(summary), best_file=best_file, trials_table=parquet)
 
 
+def _cv_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """With --cv K: K, the selected trial's fold mean (= best_score), its standard deviation and each fold's score."""
+    if not summary.get("cv_folds"):
+        return {}
+    std = summary.get("best_val_accuracy_std")
+    return {"cv_folds": summary["cv_folds"], "cv_mean": round(summary["best_val_accuracy"], 4),
+            "cv_std": round(std, 4) if std is not None else None,
+            "cv_fold_scores": [round(v, 4) for v in summary.get("best_fold_val_accuracy") or []]}
+
+
 def _best_metadata(summary: Mapping[str, Any], settings: Settings, paths: ExperimentPaths, data_description: str,
                    metadata: Mapping[str, Any]) -> dict[str, Any]:
     """best_hyperparameters.json's ``metadata``: the guide's keys, then what a reader needs to trust the score."""
@@ -178,6 +188,7 @@ def _best_metadata(summary: Mapping[str, Any], settings: Settings, paths: Experi
         "data": data_description,
         "split": settings.split,
         "split_seed": settings.split_seed,
+        **_cv_metadata(summary),
         "experiment": str(paths.local),
         "experiment_name": paths.name,
         "experiment_finished": bool(summary["finished"]),

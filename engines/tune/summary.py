@@ -88,6 +88,10 @@ def summarise(
         "best_trial": best.trial_id if best else None,
         "best_val_accuracy": best.best_val_accuracy if best else None,
         "best_params": best.params if best else None,
+        # --cv K: best_val_accuracy is the fold mean; these say how far the folds spread around it.
+        "cv_folds": getattr(settings, "cv_folds", None),
+        "best_fold_val_accuracy": list(best.fold_val_accuracy) if best else [],
+        "best_val_accuracy_std": best.val_accuracy_std if best else None,
         "run_wall_s": round(run_wall_s, 2),
         "worker_utilisation": round(utilisation, 3) if utilisation is not None else None,
         "nodes": sorted({node for r in records for node in (r.nodes or [r.node_id]) if node}),
@@ -105,6 +109,8 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         lines.append(
             f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%} "
             f"(validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
+            + (f"; mean of {summary['cv_folds']} folds, std {summary['best_val_accuracy_std']:.1%}"
+               if summary.get("cv_folds") and summary.get("best_val_accuracy_std") is not None else "")
         )
     lines.append(
         f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
