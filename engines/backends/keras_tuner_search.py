@@ -27,7 +27,8 @@ from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import RAY_ONLY, Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.experiment.files import read_json_object
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, read_summary
-from engines.experiment.records import TrialRecord, already_finished_line, failure_reason, status_of_keras_tuner_trial
+from engines.experiment.records import (TrialRecord, already_finished_line, failure_reason, fold_scores_at_best,
+                                       status_of_keras_tuner_trial)
 from engines.experiment.settings import Settings
 
 __all__ = ["KerasTunerBackend", "ALGORITHMS", "build_tuner", "tuner_records", "PROJECT_NAME",
@@ -60,8 +61,11 @@ def _hypermodel(space: Any, input_shape: tuple[int, ...], n_classes: int, *, see
     class CnnLstmHyperModel(kt.HyperModel):
         """The CNN + LSTM classifier over ``space``; ``fit`` uses the trial's batch size."""
 
+        def hparams(self, hp: Any) -> dict[str, Any]:
+            return resolve_hparams(build_keras_tuner_hparams(hp, space, defaults=DEFAULT_HPARAMS))
+
         def build(self, hp: Any) -> Any:
-            hparams = resolve_hparams(build_keras_tuner_hparams(hp, space, defaults=DEFAULT_HPARAMS))
+            hparams = self.hparams(hp)
             keras.utils.set_random_seed(seed)  # the same initial weights for the same config
             return build_model(hparams, input_shape, n_classes)
 
@@ -89,7 +93,8 @@ class _RecordingTuner:
         super().pre_create_trial()
 
     def on_trial_begin(self, trial: Any) -> None:
-        self._current = {"started": time.perf_counter(), "setup_s": None, "history": [], "epochs": [], "last": {}}
+        self._current = {"started": time.perf_counter(), "setup_s": None, "history": [], "epochs": [], "last": {},
+                         "folds": []}
         super().on_trial_begin(trial)
 
     def on_epoch_begin(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
@@ -120,6 +125,7 @@ class _RecordingTuner:
         last = self._current.get("last", {})
         record = {
             "val_accuracy_history": self._current.get("history", []),
+            "fold_val_accuracy_history": self._current.get("folds", []),
             "epochs": self._current.get("epochs", []),
             "val_loss": last.get("val_loss"),
             "accuracy": last.get("accuracy"),
@@ -133,13 +139,55 @@ class _RecordingTuner:
         super().on_trial_end(trial)
 
 
+class _CrossValidatedTuner:
+    """Mixed in first with --cv K: ``run_trial`` trains the K fold models in lockstep and scores the fold mean.
+
+    Keras Tuner's documented extension point (override ``run_trial``, return the objective's value).
+    Hyperband's ``epochs`` for the trial's round is honoured; each round trains from scratch, and
+    an epoch whose fold-mean ``val_loss`` has not improved for ``patience`` epochs ends the trial,
+    as the single-split search's EarlyStopping does.
+    """
+
+    _folds: list | None = None
+    _patience: int = 0
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._folds is None:
+            return super().run_trial(trial, *args, **kwargs)
+        import keras_tuner as kt
+
+        from eeg.cv_training import LockstepFolds, fold_scores_of
+
+        hparams = self.hypermodel.hparams(trial.hyperparameters)
+        trainer = LockstepFolds(hparams, self._folds, seed=self._seed)
+        self._current["setup_s"] = round(time.perf_counter() - self._current["started"], 3)
+        epochs = int(kwargs.get("epochs", 1))
+        best, best_loss, since_best = -math.inf, math.inf, 0
+        while trainer.epoch < epochs:
+            try:
+                metrics = trainer.train_epoch()
+            except NonFiniteLossError as error:
+                raise kt.errors.FailedTrialError(f"{type(error).__name__}: {error}") from None
+            self._current["history"].append(metrics["val_accuracy"])
+            self._current["epochs"].append(trainer.epoch)
+            self._current["folds"].append(fold_scores_of(metrics))
+            self._current["last"] = metrics
+            best = max(best, metrics["val_accuracy"])
+            best_loss, since_best = (metrics["val_loss"], 0) if metrics["val_loss"] < best_loss else (best_loss,
+                                                                                                      since_best + 1)
+            if since_best > self._patience or (self._deadline is not None and time.monotonic() >= self._deadline):
+                break
+        return {"val_accuracy": best}
+
+
 def build_tuner(algorithm: str, hypermodel: Any, *, directory: Path, max_trials: int, max_epochs: int, seed: int,
-                deadline: float | None) -> Any:
+                deadline: float | None, folds: list | None = None, patience: int = 0) -> Any:
     """The Keras Tuner tuner for ``--tuning-algorithm``, reloading its project when one exists."""
     import keras_tuner as kt
 
     base = {"bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband, "random": kt.RandomSearch}[algorithm]
-    tuner_class = type(f"Recording{base.__name__}", (_RecordingTuner, base), {})
+    tuner_class = type(f"Recording{base.__name__}", (_CrossValidatedTuner, _RecordingTuner, base),
+                       {"_folds": folds, "_patience": patience, "_seed": seed})
     common = {
         "objective": kt.Objective("val_accuracy", "max"),
         "seed": seed,
@@ -176,6 +224,8 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
         message = getattr(trial, "message", None)
         status = status_of_keras_tuner_trial(trial.status, reached, max_epochs, message)
         finite = [v for v in history if math.isfinite(v)]
+        fold_history = saved.get("fold_val_accuracy_history") or []
+        fold_scores, fold_std = fold_scores_at_best(history, [list(epoch) for epoch in zip(*fold_history)])
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
         best = max(finite) if finite else score
         records.append(
@@ -185,6 +235,8 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
                 status=status,
                 best_val_accuracy=best if status not in ("failed", "diverged") else (max(finite) if finite else None),
                 val_accuracy_history=history,
+                fold_val_accuracy=fold_scores,
+                val_accuracy_std=fold_std,
                 val_loss=saved.get("val_loss"),
                 accuracy=saved.get("accuracy"),
                 loss=saved.get("loss"),
@@ -250,7 +302,7 @@ class KerasTunerBackend:
                                  verbose=settings.verbose)
         tuner = build_tuner(settings.tuning_algorithm, hypermodel, directory=paths.local / "keras_tuner",
                             max_trials=settings.max_trials, max_epochs=settings.max_epochs, seed=settings.seed,
-                            deadline=deadline)
+                            deadline=deadline, folds=run.data.folds, patience=patience)
         if tuner.oracle.trials:
             print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
                   f"(--max-trials {settings.max_trials})", flush=True)

@@ -39,7 +39,7 @@ from eeg.errors import InputError
 from eeg.training import NonFiniteLossError, check_finite
 from engines.backends.base import RAY_ONLY, Run, SearchOutcome, hostname, no_session, note_ignored
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, fingerprinted_name, locked
-from engines.experiment.records import TrialRecord, already_finished_line, status_of_optuna_trial
+from engines.experiment.records import TrialRecord, already_finished_line, fold_scores_at_best, status_of_optuna_trial
 from engines.experiment.settings import Settings
 
 __all__ = ["OptunaBackend", "PRUNERS", "SEARCHER", "build_pruner", "study_records", "count_finished"]
@@ -108,6 +108,8 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
         reason = attrs.get("failure_reason") or (_INTERRUPTED if _interrupted(trial) else None)
         status = status_of_optuna_trial(trial.state.name, epochs, max_epochs, reason)
         best = max(finite) if finite else (trial.value if trial.state == TrialState.COMPLETE else None)
+        fold_history = attrs.get("fold_val_accuracy_history") or []
+        fold_scores, fold_std = fold_scores_at_best(history, [list(epoch) for epoch in zip(*fold_history)])
         wall = attrs.get("wall_time_s")
         if wall is None and trial.duration is not None:
             wall = trial.duration.total_seconds()
@@ -118,6 +120,8 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
                 status=status,
                 best_val_accuracy=best,
                 val_accuracy_history=history,
+                fold_val_accuracy=fold_scores,
+                val_accuracy_std=fold_std,
                 val_loss=attrs.get("val_loss"),
                 accuracy=attrs.get("accuracy"),
                 loss=attrs.get("loss"),
@@ -205,8 +209,10 @@ def _pruning_callback(trial: Any, hparams: dict[str, Any]) -> Any:
 class _Objective:
     """Train one sampled config in one ``fit`` over every epoch; each epoch is reported, the pruner may stop it."""
 
-    def __init__(self, space: Any, data: Any, *, max_epochs: int, seed: int, worker: int) -> None:
+    def __init__(self, space: Any, data: Any, *, max_epochs: int, seed: int, worker: int,
+                 folds: list | None = None) -> None:
         self.space, self.data, self.max_epochs, self.seed, self.worker = space, data, max_epochs, seed, worker
+        self.folds = folds  # --cv K: one PreparedData per fold; the trial's score is the fold mean
         self.host = hostname()
         self.busy_s = 0.0
 
@@ -239,6 +245,8 @@ class _Objective:
         trial.set_user_attr("hostname", self.host)
         trial.set_user_attr("worker", self.worker)
         hparams = resolve_hparams(suggest_optuna(trial, self.space))
+        if self.folds is not None:
+            return self._train_folds(trial, hparams, started)
         keras.utils.set_random_seed(self.seed)
         model = build_model(hparams, self.data.input_shape, self.data.n_classes)
         trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
@@ -250,6 +258,30 @@ class _Objective:
         if pruning.pruned is not None:
             raise optuna.TrialPruned(pruning.pruned)
         return pruning.best
+
+
+    def _train_folds(self, trial: Any, hparams: dict[str, Any], started: float) -> float:
+        """--cv K: the fold models in lockstep (as the Ray trainable); the pruner sees the fold mean each epoch."""
+        import optuna
+
+        from eeg.cv_training import LockstepFolds, fold_scores_of
+
+        trainer = LockstepFolds(hparams, self.folds, seed=self.seed)
+        trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
+        best, fold_history = -math.inf, []
+        while trainer.epoch < self.max_epochs:
+            metrics = trainer.train_epoch()  # a NaN loss raises NonFiniteLossError: this trial fails alone
+            fold_history.append(fold_scores_of(metrics))
+            trial.set_user_attr("epochs", trainer.epoch)
+            trial.set_user_attr("fold_val_accuracy_history", fold_history)
+            for key in ("val_loss", "accuracy", "loss"):
+                trial.set_user_attr(key, metrics[key])
+            trial.report(metrics["val_accuracy"], trainer.epoch)
+            best = max(best, metrics["val_accuracy"])
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {trainer.epoch} (fold-mean val_accuracy "
+                                         f"{metrics['val_accuracy']:.4f})")
+        return best
 
 
 def _storage(url: str, paths: ExperimentPaths) -> Any:
@@ -360,7 +392,7 @@ class OptunaBackend:
                   f"{f' (first {retries} re-running configs a stopped process cut short)' if retries else ''}"
                   f"{f'; {stale} left running by a stopped process marked failed' if stale else ''}", flush=True)
         objective = _Objective(run.space, run.data.prepared.without_test(), max_epochs=settings.max_epochs,
-                               seed=settings.seed, worker=worker)
+                               seed=settings.seed, worker=worker, folds=run.data.folds)
         started = time.perf_counter()
         stopped: BaseException | None = None
         try:

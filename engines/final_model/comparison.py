@@ -84,7 +84,13 @@ def selection_line(metadata: dict[str, Any], tuned_accuracy: float, where: str) 
     best = metadata.get("best_score")
     if not isinstance(best, (int, float)):
         return None
-    return (
+    line = (
         f"Best trial's validation accuracy {best:.1%} (what tuning selected on) vs tuned {where} accuracy "
         f"{tuned_accuracy:.1%}: {(tuned_accuracy - best) * 100:+.1f} points"
     )
+    folds, std = metadata.get("cv_folds"), metadata.get("cv_std")
+    if folds:  # --cv K: say what the selection score was, and how far it overstates (optimism = selected - final)
+        spread = f", std {std:.1%}" if isinstance(std, (int, float)) else ""
+        line = line.replace("(what tuning selected on)", f"(mean of {folds} grouped folds{spread}: what tuning "
+                                                         "selected on)")
+    return f"{line}; optimism {(best - tuned_accuracy) * 100:+.1f} points"

@@ -16,10 +16,10 @@ from eeg.errors import InputError
 from engines.experiment.files import read_json_object
 from engines.experiment.records import STATUSES
 from engines.experiment.settings import Settings
-from engines.experiment.trials_table import TABLE_FILE
+from engines.experiment.trials_table import TABLE_FILE, read_trials_table
 from engines.report.progress import ExperimentProgress, TrialProgress, load_study, read_progress
 
-__all__ = ["run_report", "find_experiment", "summary_text"]
+__all__ = ["run_report", "find_experiment", "summary_text", "fold_spread_lines"]
 
 
 def _is_experiment(folder: Path) -> bool:
@@ -102,6 +102,7 @@ def summary_text(experiment_dir: Path, output_dir: str = "models", progress: Exp
     scored = [t for t in progress.trials if t.val_accuracy and t.status not in ("failed", "diverged")]
     if scored:
         lines += _best_lines(max(scored, key=lambda t: max(t.val_accuracy)), summary)
+    lines += fold_spread_lines(experiment_dir)
     if summary.get("val_baselines"):
         parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
         lines.append(f"Classical baselines on the same validation split: {parts}")
@@ -110,6 +111,29 @@ def summary_text(experiment_dir: Path, output_dir: str = "models", progress: Exp
     failed = [t for t in progress.trials if t.status in ("failed", "diverged") and t.failure_reason is not None]
     lines += [f"  {t.status} {t.trial_id}: {t.failure_reason}" for t in failed[:3]]
     return "\n".join(lines)
+
+
+def fold_spread_lines(experiment_dir: Path, top: int = 5) -> list[str]:
+    """With --cv K: the ``top`` configurations by fold mean, each with its std and every fold's score.
+
+    Two configs whose means differ by less than their fold spread are not told apart by the data.
+    """
+    if not (Path(experiment_dir) / TABLE_FILE).is_file():
+        return []
+    frame = read_trials_table(Path(experiment_dir))
+    fold_columns = sorted((c for c in frame.columns if c.startswith("fold_") and c.endswith("/val_accuracy")),
+                          key=lambda c: int(c.split("/")[0].split("_")[1]))
+    if not fold_columns:
+        return []
+    scored = frame[frame["best_val_accuracy"].notna() & ~frame["status"].isin(["failed", "diverged"])]
+    best = scored.sort_values("best_val_accuracy", ascending=False).head(top)
+    lines = [f"Top {len(best)} configurations by the mean of {len(fold_columns)} folds (std, then each fold):"]
+    for _, row in best.iterrows():
+        folds = ", ".join(f"{row[c]:.1%}" for c in fold_columns if row[c] == row[c])  # NaN != NaN: no score
+        std = row.get("val_accuracy_std")
+        spread = f"std {std:.1%}" if std == std and std is not None else "std n/a"
+        lines.append(f"  trial {row['trial_id']}: {row['best_val_accuracy']:.1%} ({spread}; folds {folds})")
+    return lines
 
 
 def _count_lines(progress: ExperimentProgress, summary: dict[str, Any]) -> list[str]:

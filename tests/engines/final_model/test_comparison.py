@@ -40,6 +40,6 @@ def test_the_selection_line_sets_the_best_validation_score_against_the_final_one
     path = tmp_path / "best.json"
     path.write_text(json.dumps({"hyperparameters": {}, "metadata": {"best_score": 0.846}}))
     metadata = tuned_metadata(str(path))
-    assert selection_line(metadata, 0.795, "test").endswith("vs tuned test accuracy 79.5%: -5.1 points")
+    assert selection_line(metadata, 0.795, "test").endswith("vs tuned test accuracy 79.5%: -5.1 points; optimism +5.1 points")
     assert tuned_metadata(None) == {} and tuned_metadata(str(tmp_path / "missing.json")) == {}
     assert selection_line({}, 0.5, "test") is None
