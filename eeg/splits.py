@@ -17,6 +17,7 @@ Functions read only ``X``, ``y``, ``subject``, ``groups`` and ``class_names`` of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -304,6 +305,14 @@ def check_cv_folds(ds: Any, split: Split, k: int) -> int:
     n_recordings = len(np.unique(np.asarray(ds.groups)[tuning]))
     if k > n_recordings:
         raise InputError(f"--cv {k}: more folds than the {n_recordings} recordings in the tuning data")
+    # Stratified folds validate on every class: each fold needs a recording of the rarest class.
+    _, _, _, labels = _group_table(SimpleNamespace(groups=np.asarray(ds.groups)[tuning], y=np.asarray(ds.y)[tuning],
+                                                   subject=np.asarray(ds.subject)[tuning]))
+    per_class = np.bincount(labels)
+    rarest = int(np.flatnonzero(per_class)[per_class[per_class > 0].argmin()])
+    if k > per_class[rarest]:
+        raise InputError(f"--cv {k}: more folds than the {per_class[rarest]} recordings of class "
+                         f"{_class_name(ds, rarest)!r} (the rarest) in the tuning data")
     return n_recordings
 
 

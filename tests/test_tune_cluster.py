@@ -80,3 +80,19 @@ def test_a_bad_value_exits_2_with_one_line_and_no_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --max-epochs must be a whole number >= 1") and err.count("\n") == 1
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--cv", "1"], "error: --cv must be a whole number >= 2 (folds of the tuning data), got 1\n"),
+    # The smoke data: 3 subjects, one held out for test, so 2 in the tuning data.
+    (["--cv", "3", "--split", "subject"], "error: --cv 3: more folds than the 2 subjects in the tuning data\n"),
+    (["--cv", "26", "--split", "trial"], "error: --cv 26: more folds than the 25 recordings in the tuning data\n"),
+    (["--cv", "6", "--split", "trial"],
+     "error: --cv 6: more folds than the 5 recordings of class 'happy' (the rarest) in the tuning data\n"),
+])
+def test_an_impossible_cv_exits_2_with_one_line_naming_the_value_and_the_count_and_writes_nothing(
+        tmp_path, capsys, args, line):
+    out = tmp_path / "out"
+    assert main(["--use-dummy-data", "--smoke-test", *args, "--output-dir", str(out)]) == 2
+    assert capsys.readouterr().err == line
+    assert not out.exists()
