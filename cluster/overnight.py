@@ -80,12 +80,12 @@ def trial_reports(trial_dir: Path) -> list[dict]:
     return rows
 
 
-def _mid_trial_node(experiment: Path, workers: dict[str, str]) -> str | None:
+def _mid_trial_node(experiment: Path, workers: dict[str, str], epochs: int) -> str | None:
     """A worker running a trial that has reported (and checkpointed) its first epoch but not its last."""
     for trial_dir in experiment.glob("trial_*"):
         rows = trial_reports(trial_dir)
-        if len(rows) == 1 and rows[0].get("node_id") in workers:
-            return workers[rows[0]["node_id"]]
+        if 1 <= len(rows) < epochs and rows[-1].get("node_id") in workers:
+            return workers[rows[-1]["node_id"]]
     return None
 
 
@@ -147,7 +147,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
         try:
             wait_for(lambda: job.poll() is not None or _reported_trials(experiment) >= max(2, trials // 4),
                      timeout_s / 2, "a quarter of the trials to report", interval=0.5)
-            killed = wait_for(lambda: job.poll() is not None or _mid_trial_node(experiment, workers),
+            killed = wait_for(lambda: job.poll() is not None or _mid_trial_node(experiment, workers, epochs),
                               timeout_s / 4, "a trial between its first and last epoch", interval=0.1)
             if job.poll() is None:
                 _kill_node(cluster, killed)  # the node is lost mid-run, its trials with it
