@@ -342,5 +342,6 @@ def make_dummy_dataset(
         subject=raw.subject[source],
         trial=raw.trial[source],
         class_names=raw.class_names,
-        source=f"synthetic(seed={config.seed}, difficulty={config.difficulty:g})",
+        # A smoke test's tiny data says so: its tuned file must not pass for a full run's.
+        source=f"synthetic(seed={config.seed}, difficulty={config.difficulty:g}{', smoke test' if smoke_test else ''})",
     )

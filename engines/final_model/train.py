@@ -113,6 +113,9 @@ def run_train(settings: Settings, hparams_file: str | None, *, epochs: int | Non
     from eeg.training import accuracy_line, evaluate, train_model
 
     run = prepare_final_run(settings, hparams_file, epochs=epochs, patience=patience)
+    if hparams_file is None:
+        print("note: no --hparams given, so this trains the default configuration; pass "
+              "--hparams models/best_hyperparameters.json for the tuned one", flush=True)
     prepared = run.data.prepared
     model, history = train_model(
         run.tuned, prepared, epochs=run.epochs, seed=settings.seed, early_stopping_patience=patience, verbose=0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from engines.experiment.files import write_json_atomic
+from engines.experiment.files import UnreadableJSON, read_json, write_json_atomic
 from engines.experiment.layout import ExperimentPaths
 from engines.experiment.records import OPTUNA_STATES, TrialRecord
 from engines.experiment.settings import Settings
@@ -22,6 +22,8 @@ from engines.experiment.trials_table import write_trials_table
 __all__ = [
     "best_hyperparameters_document",
     "write_best_hyperparameters",
+    "is_smoke_test",
+    "holds_real_result",
     "write_optuna_study",
     "write_experiment_outputs",
     "ExperimentOutputs",
@@ -37,16 +39,34 @@ def best_hyperparameters_document(hparams: Mapping[str, Any], metadata: Mapping[
 def write_best_hyperparameters(output_dir: Path, experiment_dir: Path | None, document: Mapping[str, Any],
                                *, finished: bool = True) -> Path:
     """The experiment's own ``best_hyperparameters.json``, and ``<output_dir>/best_hyperparameters.json`` (what
-    users open and ``train`` reads) only when the experiment finished: an interrupted search's best so far never
-    replaces a finished one's. Returns the file the user should open."""
+    users open and ``train`` reads) only when the experiment finished and would not replace a real run's result
+    with a smoke test's: an interrupted search's best so far, or a ``--smoke-test`` on tiny data, never replaces
+    a finished full run's. Returns the file the user should open."""
     target = Path(output_dir) / "best_hyperparameters.json"
     if experiment_dir is not None:
         own = Path(experiment_dir) / "best_hyperparameters.json"
         write_json_atomic(own, document)
-        if not finished:
+        if not finished or (is_smoke_test(document) and holds_real_result(target)):
             return own
     write_json_atomic(target, document)
     return target
+
+
+def is_smoke_test(document: Mapping[str, Any]) -> bool:
+    """Whether a best_hyperparameters document came from a ``--smoke-test`` run (tiny data, few trials)."""
+    return bool((document.get("metadata") or {}).get("smoke_test"))
+
+
+def holds_real_result(path: Path) -> bool:
+    """Whether ``path`` is a best_hyperparameters.json of a full (not smoke-test) run; unreadable counts as real,
+    so nothing a user may still want is replaced."""
+    if not path.is_file():
+        return False
+    try:
+        document = read_json(path, strict=True)
+    except UnreadableJSON:
+        return True
+    return not (isinstance(document, dict) and is_smoke_test(document))
 
 
 def _fits(distribution: Any, value: Any) -> bool:
@@ -125,6 +145,7 @@ class ExperimentOutputs:
     summary: dict[str, Any]
     best_file: Path | None
     trials_table: Path
+    kept_real: Path | None = None  # the full run's best_hyperparameters.json a smoke test left as it was
 
 
 def write_experiment_outputs(
@@ -159,7 +180,9 @@ def write_experiment_outputs(
                                                                                         data_description, metadata))
         best_file = write_best_hyperparameters(paths.output_dir, paths.local, document, finished=summary["finished"])
     write_json_atomic(paths.summary_file, summary)
-    return ExperimentOutputs(summary=dict(summary), best_file=best_file, trials_table=parquet)
+    shared = Path(paths.output_dir) / "best_hyperparameters.json"
+    kept_real = shared if best_file is not None and summary["finished"] and best_file != shared else None
+    return ExperimentOutputs(summary=dict(summary), best_file=best_file, trials_table=parquet, kept_real=kept_real)
 
 
 def _cv_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,6 +208,7 @@ def _best_metadata(summary: Mapping[str, Any], settings: Settings, paths: Experi
         "trials": summary["trials"],
         "max_epochs": settings.max_epochs,
         "seed": settings.seed,
+        "smoke_test": settings.smoke_test,
         "data": data_description,
         "split": settings.split,
         "split_seed": settings.split_seed,

@@ -82,10 +82,9 @@ def _resolve_experiment(settings: Settings, backend: Backend) -> tuple[Settings,
             f"--name: {paths.local} exists but holds no experiment (no config.json); choose another --name "
             "(nothing was overwritten)"
         )
-    done = backend.already_done(settings, paths)  # before the flags are compared: a finished run just says so
-    if done is None and saved is not None:
+    if saved is not None:  # a flag that would change the experiment is refused, finished or not
         settings = settings_for_experiment(settings, saved, backend.same_on_resume)
-    return settings, paths, exists, done
+    return settings, paths, exists, backend.already_done(settings, paths)
 
 
 def _stores(backend: Backend, paths: ExperimentPaths) -> bool:
@@ -145,7 +144,8 @@ def run_tune(settings: Settings) -> int:
                                            data_description=data.description, study_names=outcome.study_names,
                                            metadata=outcome.metadata)
     print("\n".join(summary_lines(written.summary, best_file=written.best_file, trials_table=written.trials_table,
-                                  study_url=paths.optuna_url, unfinished_line=outcome.unfinished_line)), flush=True)
+                                  study_url=paths.optuna_url, unfinished_line=outcome.unfinished_line,
+                                  kept_real=written.kept_real)), flush=True)
     if _stores(backend, paths):
         try:
             print(f"Outputs copied to {upload_outputs(paths, written.best_file)}", flush=True)

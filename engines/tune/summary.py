@@ -102,7 +102,7 @@ def summarise(
 
 
 def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any, study_url: str,
-                  unfinished_line: str) -> list[str]:
+                  unfinished_line: str, kept_real: Any = None) -> list[str]:
     """What a finished (or interrupted) search prints: the best trial beside its baselines, and where things are."""
     lines = []
     if summary["best_trial"] is not None:
@@ -127,7 +127,10 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
     if summary.get("workers"):
         lines.append(f"Study '{summary['study']}': {summary['trials']} trials from {summary['workers']} worker(s), "
                      f"{summary['trials_by_this_worker']} by this one")
-    if best_file is not None and summary["finished"]:
+    if best_file is not None and kept_real is not None:
+        lines.append(f"Best hyperparameters: {best_file} (a --smoke-test result: {kept_real} keeps the full run's, "
+                     "which `make train` and `make verify` read)")
+    elif best_file is not None and summary["finished"]:
         lines.append(f"Best hyperparameters: {best_file}")
     elif best_file is not None:
         lines.append(f"Best so far: {best_file} (the experiment is not finished, so the output folder's "

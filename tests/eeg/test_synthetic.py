@@ -158,7 +158,7 @@ def test_make_dummy_dataset_smoke_test_is_small_balanced_and_labelled() -> None:
     assert np.bincount(ds.y).tolist() == [6] * 5
     assert sorted(set(ds.subject.tolist())) == [0, 1, 2]
     assert ds.class_names == DEFAULT_EMOTIONS
-    assert ds.source == "synthetic(seed=0, difficulty=0.5)"
+    assert ds.source == "synthetic(seed=0, difficulty=0.5, smoke test)"
     assert np.isfinite(ds.X).all()
 
 

@@ -24,6 +24,15 @@ def test_the_guides_example_file_trains_and_evaluates(guide_hparams_file, tmp_pa
     assert metrics["hyperparameters"]["cnn_filters_0"] == 96  # from the file
     assert metrics["hyperparameters"]["kernel_size"] == 3  # not in the file: the default
     assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    assert "no --hparams given" not in out
+
+
+def test_train_without_hparams_says_in_one_line_that_it_trains_the_default(tmp_path, capsys):
+    output = tmp_path / "models"
+    code = tune_cluster.main(["train", "--use-dummy-data", "--smoke-test", "--output-dir", str(output)])
+    notes = [line for line in capsys.readouterr().out.splitlines() if "no --hparams given" in line]
+    assert code == 0 and len(notes) == 1 and "trains the default configuration" in notes[0]
+    assert json.loads((output / "train_metrics.json").read_text())["hparams_file"] is None
 
 
 def test_verify_prints_before_after_and_improvement_with_an_interval(guide_hparams_file, tmp_path, capsys):

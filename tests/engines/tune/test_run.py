@@ -198,6 +198,48 @@ def test_an_interrupted_search_keeps_the_finished_ones_best_hyperparameters_and_
     assert f"Best so far: {own} (the experiment is not finished" in capsys.readouterr().out
 
 
+def test_a_smoke_test_after_a_full_run_leaves_the_full_runs_best_hyperparameters_byte_for_byte(tmp_path, stand_in,
+                                                                                             capsys):
+    users = tmp_path / "out" / "best_hyperparameters.json"
+    users.parent.mkdir(parents=True)
+    users.write_text(json.dumps({"hyperparameters": {"learning_rate": 0.003},
+                                 "metadata": {"smoke_test": False, "best_score": 0.81, "trials": 100}}, indent=1))
+    before = users.read_bytes()
+    stand_in(StandInBackend([record("a", "complete", 0.4)]))
+    assert engines.tune.run.run_tune(settings(tmp_path, name="smoke")) == 0
+    assert users.read_bytes() == before
+    own = tmp_path / "out" / "tuning" / "smoke" / "best_hyperparameters.json"
+    assert json.loads(own.read_text())["metadata"]["smoke_test"] is True
+    assert f"Best hyperparameters: {own} (a --smoke-test result: {users} keeps the full run's" in capsys.readouterr().out
+
+
+def test_a_smoke_test_replaces_an_earlier_smoke_tests_best_hyperparameters(tmp_path, stand_in):
+    stand_in(StandInBackend([record("a", "complete", 0.4)]))
+    assert engines.tune.run.run_tune(settings(tmp_path, name="smoke-1")) == 0
+    stand_in(StandInBackend([record("a", "complete", 0.5)]))
+    assert engines.tune.run.run_tune(settings(tmp_path, name="smoke-2")) == 0
+    metadata = json.loads((tmp_path / "out" / "best_hyperparameters.json").read_text())["metadata"]
+    assert (metadata["experiment_name"], metadata["smoke_test"], metadata["best_score"]) == ("smoke-2", True, 0.5)
+    assert "smoke test" in metadata["data"]
+
+
+class FinishedBackend(StandInBackend):
+    def already_done(self, settings, paths):
+        return f"Experiment '{paths.name}' already finished; nothing to resume."
+
+
+def test_resume_of_a_finished_experiment_refuses_a_conflicting_flag_and_otherwise_says_it_is_done(
+        tmp_path, stand_in, capsys):
+    stand_in(StandInBackend([record("a", "complete")]))
+    assert engines.tune.run.run_tune(settings(tmp_path, name="e1", searcher="hyperopt")) == 0
+    backend = stand_in(FinishedBackend())
+    with pytest.raises(InputError, match="was run with --searcher 'hyperopt', got 'random'"):
+        engines.tune.run.run_tune(settings(tmp_path, name="e1", resume=True, searcher="random"))
+    capsys.readouterr()
+    assert engines.tune.run.run_tune(settings(tmp_path, name="e1", resume=True)) == 0
+    assert "already finished" in capsys.readouterr().out and backend.searched == []
+
+
 def test_a_diverged_trial_is_counted_apart_and_never_recommended(tmp_path, stand_in, capsys):
     diverged = record("d", "diverged", 0.9, "NonFiniteLossError: loss became nan at epoch 2")
     stand_in(StandInBackend([record("a", "complete", 0.5), diverged, record("f", "failed", None, "ValueError: x")]))
