@@ -29,9 +29,14 @@ CHECKPOINT_STATE_FILE = "state.json"
 
 def _configure_tensorflow(cpus_per_trial: float) -> None:
     """TensorFlow threads follow the trial's CPUs; GPU memory grows so fractional trials share a card."""
+    import logging
+
     import tensorflow as tf
 
     from eeg.training import configure_threads
+
+    # Ray logs "Checkpoint successfully created at ..." per epoch from here to the driver's console.
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
     # A reused actor already ran TensorFlow with these same resources: then this is a no-op.
     configure_threads(max(1, int(round(cpus_per_trial))))

@@ -77,7 +77,10 @@ def _result_on_cull_class() -> type:
             return self.searcher.set_search_properties(metric, mode, config, **spec)
 
         def set_max_concurrency(self, max_concurrent: int) -> bool:
-            return self.searcher.set_max_concurrency(max_concurrent)
+            # False: Ray's ConcurrencyLimiter counts every live trial. BOHB's own limit (the only searcher here with
+            # one) counts running trials at suggestion time only, and HyperBandForBOHB then resumes paused trials
+            # past it: --max-concurrent 2 ran 4 at once.
+            return False
 
         def suggest(self, trial_id: str) -> dict | None:
             suggestion = self.searcher.suggest(trial_id)
@@ -165,7 +168,8 @@ def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
 
 
 def build_search(
-    searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False
+    searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False,
+    max_concurrent: int | None = None,
 ) -> RaySearch:
     """Translate the plain-data space for ``searcher``; each backend has exactly one translator.
 
@@ -176,6 +180,8 @@ def build_search(
         seed: the searcher's seed.
         defaults: model defaults for the knobs a grid holds fixed.
         smoke_test: a grid over one axis of two points instead of the full small grid.
+        max_concurrent: ``--max-concurrent`` for random and grid: Ray ignores ``max_concurrent_trials`` beside a
+            ready-made BasicVariantGenerator (it only wraps Searchers in a ConcurrencyLimiter), so it goes in here.
     """
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -221,7 +227,7 @@ def build_search(
     if searcher == "random":
         from search_spaces.translate_ray import to_ray_param_space
 
-        return RaySearch(BasicVariantGenerator(random_state=seed), to_ray_param_space(space), max_trials, None)
+        return RaySearch(BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0), to_ray_param_space(space), max_trials, None)
     if searcher == "grid":
         from search_spaces.translate_ray import to_ray_grid
 
@@ -233,7 +239,7 @@ def build_search(
                 f"--searcher grid runs its whole grid of {grid_size(grid)} configurations once, more than "
                 f"--max-trials {max_trials}: pass --max-trials {grid_size(grid)} or use --searcher random or optuna"
             )
-        return RaySearch(BasicVariantGenerator(random_state=seed), grid, 1, None)
+        return RaySearch(BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0), grid, 1, None)
     raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
 
 

@@ -55,6 +55,7 @@ class SimulatedRun:
     trials: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial_id -> hparams, epochs, status
     stalled: bool = False
     searcher_finished: bool = False
+    most_running: int = 0  # the most trials running at once (what --max-concurrent caps)
 
     @property
     def best(self) -> float:
@@ -136,7 +137,8 @@ def simulate_search(
         curve: the stand-in trainable: ``(hparams, epoch) -> (val_accuracy, epoch_seconds)``.
         max_epochs: the most epochs a trial trains (the trainable returns after this one).
         n_workers: trials that run at once (the cluster's slots).
-        max_concurrent: ``--max-concurrent``: Ray's ConcurrencyLimiter around a Searcher.
+        max_concurrent: ``--max-concurrent``: Ray's ConcurrencyLimiter around a Searcher (random and grid take it
+            in ``build_search``).
         max_events: a guard against a scheduler that never ends a trial.
     """
     from ray.tune.experiment import Experiment, Trial
@@ -196,6 +198,7 @@ def simulate_search(
             if trial is None:
                 return
             start(trial)
+            run.most_running = max(run.most_running, len(running))
 
     for _ in range(max_events):
         fill_slots()

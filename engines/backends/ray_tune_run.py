@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 from eeg.errors import InputError
 from engines.backends.base import Run, SearchOutcome
 from engines.backends.ray_search import (
-    METRIC, MODE, PAUSING_SCHEDULERS, build_scheduler, build_search, check_pairing,
+    METRIC, MODE, PAUSING_SCHEDULERS, build_scheduler, build_search, check_pairing, grid_size,
 )
 from engines.experiment.layout import STUDY_NAME, ExperimentPaths, read_summary, timestamped_name
 from engines.experiment.records import (TrialRecord, already_finished_line, failure_reason, finite_or_none,
@@ -187,7 +187,8 @@ class RayTuneBackend:
         from eeg.model import DEFAULT_HPARAMS
 
         return build_search(settings.searcher, space, max_trials=settings.max_trials, seed=settings.seed,
-                            defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test)
+                            defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test,
+                            max_concurrent=settings.max_concurrent)
 
     def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
         if not settings.resume:
@@ -212,6 +213,10 @@ class RayTuneBackend:
             yield
             return
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by local workers: keep TF's C++ chatter out
+        if settings.verbose < 2:
+            from engines.backends.ray_console import quiet_ray_logs
+
+            quiet_ray_logs()
         with private_auth_token():
             if settings.address:
                 ray.init(address=settings.address, log_to_driver=True)
@@ -227,10 +232,14 @@ class RayTuneBackend:
     def search(self, run: Run) -> SearchOutcome:
         import ray
         from ray import tune
+        from ray.tune.search import Searcher
+
+        from engines.backends.ray_console import TrialLines, header_line
 
         settings, paths = run.settings, run.paths
         search = run.translated
         trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(settings))
+        total = grid_size(search.param_space) if settings.searcher == "grid" else settings.max_trials
         if settings.resume:
             tuner = tune.Tuner.restore(paths.ray, trainable=trainable, resume_errored=True)
         else:
@@ -244,7 +253,8 @@ class RayTuneBackend:
                     scheduler=build_scheduler(settings.scheduler, max_epochs=settings.max_epochs,
                                               grace_period=settings.grace_period),
                     num_samples=search.num_samples,
-                    max_concurrent_trials=settings.max_concurrent,
+                    # Random and grid carry --max-concurrent in their BasicVariantGenerator (Ray would warn here).
+                    max_concurrent_trials=settings.max_concurrent if isinstance(search.search_alg, Searcher) else None,
                     time_budget_s=settings.time_budget_s,
                     reuse_actors=settings.reuse_actors,
                     trial_dirname_creator=_trial_dirname,
@@ -256,11 +266,21 @@ class RayTuneBackend:
                         num_to_keep=2, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
                     ),
                     failure_config=tune.FailureConfig(max_failures=settings.max_failures),
-                    verbose=settings.verbose,
+                    # --verbose 2 is Ray's own table and boxes; below it the tool's one line per trial.
+                    verbose=2 if settings.verbose >= 2 else 0,
+                    callbacks=[TrialLines(total, settings.max_epochs)] if settings.verbose == 1 else [],
                 ),
             )
         cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
+        if settings.verbose >= 1:
+            print(header_line(trials=total, max_epochs=settings.max_epochs, searcher=settings.searcher,
+                              scheduler=settings.scheduler, nodes=sum(n["Alive"] for n in ray.nodes()),
+                              cpus=cluster_cpus, gpus=float(ray.cluster_resources().get("GPU", 0.0)),
+                              max_concurrent=settings.max_concurrent, experiment=str(paths.local)), flush=True)
         started = time.time()
+        if settings.verbose < 2:
+            # Ray's new output engine prints its experiment box and a TensorBoard hint at every verbosity.
+            os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
         try:
             grid = tuner.fit()
         except OSError as error:  # Ray reads the experiment back from --storage at the end

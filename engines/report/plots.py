@@ -64,7 +64,9 @@ def plot_learning_curves(progress: ExperimentProgress, path: Path, *, baseline: 
     config = progress.config
     max_epochs = int(config.get("max_epochs") or max((len(t.val_accuracy) for t in progress.trials), default=1))
     scheduler = config.get("scheduler")
-    rungs = asha_rungs(int(config.get("grace_period") or 1), max_epochs) if scheduler == "asha" else []
+    # Rungs only where ASHA ran: a Keras Tuner or native Optuna config also holds the (unused) default scheduler.
+    ran_asha = scheduler == "asha" and config.get("method", "ray") == "ray"
+    rungs = asha_rungs(int(config.get("grace_period") or 1), max_epochs) if ran_asha else []
     scored = [t for t in progress.trials if t.val_accuracy]
     best = max(scored, key=lambda t: max(t.val_accuracy)).trial_id if scored else None
     figure, axes = plt.subplots(figsize=(10, 6))

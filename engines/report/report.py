@@ -157,8 +157,10 @@ def _best_lines(best: TrialProgress, summary: dict[str, Any]) -> list[str]:
     params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.params.items() if v == v}
     # A column with gaps (inactive knobs) is read back as float: show 64, not 64.0.
     params = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
-    return [f"Best trial {best.trial_id}: val_accuracy {max(best.val_accuracy):.1%}{beside}",
-            f"  after {len(best.val_accuracy)} epochs; params: {params}"]
+    scores = [v if v == v else float("-inf") for v in best.val_accuracy]
+    at = scores.index(max(scores)) + 1
+    return [f"Best trial {best.trial_id}: val_accuracy {max(scores):.1%}{beside}",
+            f"  at epoch {at} of the {len(scores)} it ran; params: {params}"]
 
 
 def run_report(settings: Settings, experiment: str | None) -> int:

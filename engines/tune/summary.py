@@ -87,6 +87,9 @@ def summarise(
         "epochs_spent": sum(r.epochs for r in records),
         "best_trial": best.trial_id if best else None,
         "best_val_accuracy": best.best_val_accuracy if best else None,
+        # Which epoch the best score came from, of how many the trial ran (a score is its best epoch's, not its last).
+        "best_epoch": _best_epoch(best.val_accuracy_history) if best else None,
+        "best_trial_epochs": best.epochs if best else None,
         "best_params": best.params if best else None,
         # --cv K: best_val_accuracy is the fold mean; these say how far the folds spread around it.
         "cv_folds": getattr(settings, "cv_folds", None),
@@ -101,13 +104,20 @@ def summarise(
     }
 
 
+def _best_epoch(history: Sequence[float]) -> int | None:
+    finite = [(value, i) for i, value in enumerate(history) if value == value]
+    return max(finite, key=lambda pair: (pair[0], -pair[1]))[1] + 1 if finite else None
+
+
 def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any, study_url: str,
                   unfinished_line: str, kept_real: Any = None) -> list[str]:
     """What a finished (or interrupted) search prints: the best trial beside its baselines, and where things are."""
     lines = []
     if summary["best_trial"] is not None:
+        at_epoch = (f" at epoch {summary['best_epoch']} of {summary['best_trial_epochs']}"
+                    if summary.get("best_epoch") and summary.get("best_trial_epochs") else "")
         lines.append(
-            f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%} "
+            f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%}{at_epoch} "
             f"(validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
             + (f"; mean of {summary['cv_folds']} folds, std {summary['best_val_accuracy_std']:.1%}"
                if summary.get("cv_folds") and summary.get("best_val_accuracy_std") is not None else "")
@@ -124,6 +134,13 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         lines.append(f"Classical baselines on the same validation split: {parts} (their C chosen on it too); "
                      "`make verify` compares on the test split")
     lines += summary.get("selection_warnings") or []
+    beaten = [b for b in summary.get("val_baselines") or []
+              if summary["best_trial"] is not None and b["val_accuracy"] > summary["best_val_accuracy"]]
+    if beaten:
+        top = max(beaten, key=lambda b: b["val_accuracy"])
+        lines.append(f"The {top['name']} ({top['val_accuracy']:.1%}) beat the best trial "
+                     f"({summary['best_val_accuracy']:.1%}) on this validation split: more trials or epochs may "
+                     "close the gap, and `make verify` says whether it holds on the test split")
     if summary.get("workers"):
         lines.append(f"Study '{summary['study']}': {summary['trials']} trials from {summary['workers']} worker(s), "
                      f"{summary['trials_by_this_worker']} by this one")
@@ -138,6 +155,9 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
     lines.append(f"Trials table: {trials_table} (and .csv); Optuna study '{STUDY_NAME}' in {study_url}")
     if not summary["finished"]:
         lines.append(unfinished_line)
+    elif best_file is not None and kept_real is None:
+        lines.append("Next: `make report` draws the search, `make verify` compares the tuned and default "
+                     "configurations on the test split, `make train` trains the final model")
     return lines
 
 

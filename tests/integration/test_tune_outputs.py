@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,25 +14,40 @@ import tune_cluster
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def five_trial_run(local_ray, tmp_path_factory):
-    """The seed's quick test, `tune_cluster.py --use-dummy-data --max-trials 5`, from a project folder.
+    """The seed's quick test, `tune_cluster.py --use-dummy-data --max-trials 5`, from a project folder, as a user
+    runs it (its own process and embedded Ray, the default verbosity); its console is kept in console.txt.
 
     Not --smoke-test, which caps trials at 3: the full synthetic data, with epochs cut to keep CI short.
     """
     project = tmp_path_factory.mktemp("project")
-    cwd = os.getcwd()
-    os.chdir(project)
-    try:
-        code = tune_cluster.main(
-            ["--use-dummy-data", "--max-trials", "5", "--max-epochs", "2", "--grace-period", "1", "--name", "quick",
-             "--verbose", "0"]
-        )
-    finally:
-        os.chdir(cwd)
-    assert code == 0
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--max-trials", "5", "--max-epochs", "2",
+         "--grace-period", "1", "--name", "quick"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+    )
+    (project / "console.txt").write_text(run.stdout)
+    assert run.returncode == 0, run.stdout[-3000:]
     return project
+
+
+def test_the_default_console_is_a_header_one_line_per_trial_and_one_best_trial(five_trial_run):
+    console = (five_trial_run / "console.txt").read_text()
+    lines = console.splitlines()
+    trial_lines = [line for line in lines if line.startswith("trial ")]
+    assert len(trial_lines) == 5 and all(" done, " in line and "node " in line for line in trial_lines)
+    assert trial_lines[-1].split("[")[1].startswith("5/5 done, 0 running, 0 left")
+    assert any(line.startswith("Tuning 5 trials of up to 2 epochs (optuna + asha) on 1 node") for line in lines)
+    assert sum(line.startswith("Best trial ") for line in lines) == 1 and "Current best trial" not in console
+    assert lines[-1].startswith("Next: `make report`")
+    for noise in ("╭", "│", "Trial status:", "started with configuration", "TensorBoard", "Checkpoint successfully",
+                  "Token authentication is enabled", "\033", "\x1b"):
+        assert noise not in console, f"{noise!r} reached the default console"
+    assert len(lines) <= 20, console
 
 
 def test_the_guides_load_study_finds_five_trials_and_its_three_plots_render(five_trial_run):

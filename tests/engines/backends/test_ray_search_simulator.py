@@ -37,12 +37,13 @@ def _search(searcher: str, trials: int = TRIALS, **kwargs: Any) -> Any:
 @pytest.mark.parametrize("max_concurrent", [None, 2])
 @pytest.mark.parametrize(("searcher", "scheduler"), PAIRINGS)
 def test_every_pairing_runs_all_its_trials_to_an_end(searcher, scheduler, max_concurrent):
-    search = _search(searcher, smoke_test=searcher == "grid")
+    search = _search(searcher, smoke_test=searcher == "grid", max_concurrent=max_concurrent)
     run = simulate_search(search, build_scheduler(scheduler, max_epochs=MAX_EPOCHS, grace_period=1), formula_curve,
                           max_epochs=MAX_EPOCHS, n_workers=4, max_concurrent=max_concurrent)
     assert not run.stalled
     expected = 2 if searcher == "grid" else TRIALS  # the smoke grid: one axis of two points
     assert len(run.trials) == expected
+    assert run.most_running == min(max_concurrent or 4, expected), "--max-concurrent (or the 4 slots) was not kept"
     assert {t["status"] for t in run.trials.values()} <= {"complete", "stopped"}
     assert all(1 <= t["epochs"] <= MAX_EPOCHS for t in run.trials.values())
     if scheduler in ("asha", "hyperband", "bohb") and max_concurrent is None:

@@ -74,6 +74,14 @@ def test_learning_curves_draw_every_scored_trial_with_its_status_and_the_rungs(f
     assert (tmp_path / "curves.png").stat().st_size > 10_000
 
 
+@pytest.mark.parametrize("method", ["keras-tuner", "optuna"])
+def test_no_rungs_are_drawn_where_no_rung_based_scheduler_ran(finished_experiment, tmp_path, method):
+    config = finished_experiment / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "method": method}))
+    drawn = plot_learning_curves(read_progress(finished_experiment), tmp_path / "curves.png", baseline=0.2)
+    assert drawn["rungs"] == []
+
+
 def test_the_anytime_curve_is_the_running_best_over_every_epoch(finished_experiment, tmp_path):
     progress = read_progress(finished_experiment)
     series = anytime_series(progress)

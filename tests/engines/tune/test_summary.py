@@ -35,9 +35,28 @@ def test_a_diverged_trial_is_never_the_best_however_well_it_scored_before_its_na
 def test_the_printed_lines_put_the_best_trial_beside_its_baselines_and_say_where_things_are():
     lines = summary_lines(summary(), best_file="models/best_hyperparameters.json", trials_table="t.parquet",
                           study_url="sqlite:///x.db", unfinished_line="Not finished")
-    assert lines[0] == "Best trial a: val_accuracy 60.0% (validation majority baseline 20.0%, chance 20.0%)"
+    assert lines[0] == ("Best trial a: val_accuracy 60.0% at epoch 2 of 2 (validation majority baseline 20.0%, "
+                        "chance 20.0%)")
     assert "Best hyperparameters: models/best_hyperparameters.json" in lines
     assert "Not finished" not in lines
+    assert lines[-1].startswith("Next: `make report`") and "`make verify`" in lines[-1]
+    assert not any("beat the best trial" in line for line in lines)
+
+
+def test_the_epoch_named_is_the_one_the_best_score_came_from_not_the_last():
+    trials = [TrialRecord("a", {"lr": 1}, "complete", 0.75, [0.5, 0.75, 0.7, 0.72], epochs=4)]
+    counted = summarise(trials, SETTINGS, run_wall_s=1.0, utilisation=None, finished=True)
+    assert (counted["best_epoch"], counted["best_trial_epochs"]) == (2, 4)
+
+
+def test_a_classical_baseline_that_beats_the_best_trial_on_validation_is_said_in_one_line():
+    beaten = summary(val_baselines=[{"name": "logistic regression", "val_accuracy": 0.55},
+                                    {"name": "RBF-SVM", "val_accuracy": 0.842}])
+    lines = summary_lines(beaten, best_file="b.json", trials_table="t.parquet", study_url="sqlite:///x.db",
+                          unfinished_line="Not finished")
+    said = [line for line in lines if "beat the best trial" in line]
+    assert said == [line for line in said if line.startswith("The RBF-SVM (84.2%) beat the best trial (60.0%)")]
+    assert len(said) == 1
 
 
 @pytest.mark.parametrize(("changes", "interrupted", "code"), [
