@@ -80,11 +80,21 @@ def trial_reports(trial_dir: Path) -> list[dict]:
     return rows
 
 
-def _mid_trial_node(experiment: Path, workers: dict[str, str], epochs: int) -> str | None:
-    """A worker running a trial that has reported (and checkpointed) its first epoch but not its last."""
+def _mid_trial_node(experiment: Path, driver_results: Path, workers: dict[str, str], epochs: int) -> str | None:
+    """A worker running a trial whose first epoch's report has reached the storage but whose last has not come.
+
+    Two copies of each trial's ``result.json`` are read. The driver's own on the head node, appended as each
+    report arrives, says whether the trial still runs. The storage's, synced with Ray's experiment
+    checkpoint, must already hold a report: when a failed trial restarts, Ray's logger copies that file
+    back over the driver's, so a report not yet synced would vanish from the trial's history.
+    """
+    live = {f.parent.name: len(trial_reports(f.parent)) for f in
+            driver_results.glob("session_*/artifacts/*/overnight/driver_artifacts/trial_*/result.json")}
     for trial_dir in experiment.glob("trial_*"):
         rows = trial_reports(trial_dir)
-        if 1 <= len(rows) < epochs and rows[-1].get("node_id") in workers:
+        # Three epochs still to go where it has them: a node killed as the last report lands loses nothing.
+        if 1 <= len(rows) < epochs and epochs - live.get(trial_dir.name, epochs) >= min(3, epochs - 1) \
+                and rows[-1].get("node_id") in workers:
             return workers[rows[-1]["node_id"]]
     return None
 
@@ -109,6 +119,10 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
     token = root / "auth_token"
     write_token(token)
     cluster = LocalRayCluster(root, token)
+    # Ray's driver syncs trial results to the storage with its experiment checkpoint, every max(10 s, 19 x the
+    # checkpoint's own time): on a loaded 2-core machine a 3-epoch trial could start and end between two syncs,
+    # and no node was killed (CI, twice). Every 2 s here; the job's driver inherits it from the head node.
+    cluster.env["TUNE_GLOBAL_CHECKPOINT_S"] = "2"
     name, out, storage = "overnight", work / "out", work / "storage"
     experiment = storage / name
     samples: list[tuple[int, float]] = []
@@ -147,7 +161,8 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
         try:
             wait_for(lambda: job.poll() is not None or _reported_trials(experiment) >= max(2, trials // 4),
                      timeout_s / 2, "a quarter of the trials to report", interval=0.5)
-            killed = wait_for(lambda: job.poll() is not None or _mid_trial_node(experiment, workers, epochs),
+            killed = wait_for(lambda: job.poll() is not None or _mid_trial_node(experiment, root / "head", workers,
+                                                                                epochs),
                               timeout_s / 4, "a trial between its first and last epoch", interval=0.1)
             if job.poll() is None:
                 _kill_node(cluster, killed)  # the node is lost mid-run, its trials with it

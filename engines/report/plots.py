@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from engines.report.plot_touches import MIN_TRIALS_FOR_IMPORTANCE, finish_history, finish_parallel, finish_slice
 from engines.report.progress import ExperimentProgress, asha_rungs
 
 __all__ = [
@@ -133,19 +134,26 @@ def anytime_series(progress: ExperimentProgress) -> dict[str, list[float]]:
     return series
 
 
-def plot_anytime(progress: ExperimentProgress, path: Path) -> dict[str, list[float]]:
-    """Best validation accuracy so far against cumulative epochs (left) and against wall time (right)."""
+def plot_anytime(progress: ExperimentProgress, path: Path, *, baseline: float | None = None) -> dict[str, list[float]]:
+    """Best validation accuracy so far against cumulative epochs (left) and against wall time (right), above the
+    validation majority baseline; a run under 3 minutes is timed in seconds."""
     plt = _pyplot()
     series = anytime_series(progress)
     figure, (by_epochs, by_time) = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     by_epochs.step(series["epochs"], series["best"], where="post", color="tab:green", linewidth=2)
     by_epochs.set_xlabel("epochs trained, all trials together", fontsize=12)
     by_epochs.set_ylabel("best validation accuracy so far", fontsize=12)
-    minutes = [s / 60 for s in series["seconds"]]
-    by_time.step(minutes, series["best"], where="post", color="tab:purple", linewidth=2)
-    by_time.set_xlabel("minutes since the first epoch ended" if progress.times_measured
-                       else "minutes (trial wall times laid end to end)", fontsize=12)
+    short = max(series["seconds"], default=0.0) < 180
+    unit, scale = ("seconds", 1.0) if short else ("minutes", 60.0)
+    by_time.step([s / scale for s in series["seconds"]], series["best"], where="post", color="tab:purple",
+                 linewidth=2)
+    by_time.set_xlabel(f"{unit} since the first epoch ended" if progress.times_measured
+                       else f"{unit} (trial wall times laid end to end)", fontsize=12)
     for axes in (by_epochs, by_time):
+        if baseline is not None:
+            axes.axhline(baseline, color="tab:red", linestyle="--", linewidth=1.2,
+                         label=f"majority-class baseline {baseline:.0%}")
+            axes.legend(fontsize=10, loc="center right")
         axes.grid(alpha=0.3)
         axes.tick_params(labelsize=11)
         axes.yaxis.set_major_formatter(_percent())
@@ -185,15 +193,22 @@ def plot_parameters(study: Any, plots_dir: Path) -> tuple[list[str], list[str]]:
         except (ValueError, RuntimeError) as exc:  # fewer than two finished trials, say
             return [], [f"parameter plots ({exc})"]
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        plots = (
+        finished = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+        plots = [
             ("optimization_history", {}, (10, 5)),
             ("param_importances", {"evaluator": evaluator}, (10, max(4, 0.4 * len(importances) + 1.5))),
             ("parallel_coordinate", {"params": top}, (2.2 * len(top) + 3, 6.5)),
-            ("slice", {"params": top}, (3.6 * len(top), 4.2)),
-        )
+            ("slice", {"params": top}, (4.2 * len(top), 4.6)),
+        ]
+        if finished < MIN_TRIALS_FOR_IMPORTANCE:
+            plots.pop(1)
+            skipped.append(f"param_importances (fANOVA needs at least {MIN_TRIALS_FOR_IMPORTANCE} finished trials "
+                           f"to rank anything but noise; this study has {finished})")
         for stem, kwargs, size in plots:
             try:
-                plotly_vis.__dict__[f"plot_{stem}"](study, **kwargs).write_html(plots_dir / f"{stem}.html")
+                # plotly.min.js once beside the pages (about 4.8 MB each when every page carries its own).
+                plotly_vis.__dict__[f"plot_{stem}"](study, **kwargs).write_html(plots_dir / f"{stem}.html",
+                                                                              include_plotlyjs="directory")
                 result = mpl_vis.__dict__[f"plot_{stem}"](study, **kwargs)
                 axes = result.flat[0] if hasattr(result, "flat") else result
                 figure = axes.get_figure()
@@ -202,15 +217,19 @@ def plot_parameters(study: Any, plots_dir: Path) -> tuple[list[str], list[str]]:
                 if stem in ("param_importances", "parallel_coordinate"):
                     axes.set_title("")
                     axes.set_title("", loc="left")
-                if stem == "param_importances":
-                    axes.set_title(f"Hyperparameter importances by {method}; parameters set in every trial",
-                                   loc="left", fontsize=12)
+                if stem == "optimization_history":
+                    finish_history(axes, study)
+                elif stem == "param_importances":
+                    axes.set_title(f"Hyperparameter importances by {method} over {finished} finished trials; "
+                                   "parameters set in every trial", loc="left", fontsize=12)
                 elif stem == "parallel_coordinate":
                     axes.set_title(f"Parallel coordinates of the {len(top)} most important parameters",
                                    loc="left", fontsize=12)
+                    finish_parallel(axes)
                 elif stem == "slice":
                     figure.suptitle(f"Slices: score against each of the {len(top)} most important parameters",
                                     fontsize=12)
+                    finish_slice(figure, study)
                 for each in figure.get_axes():
                     each.tick_params(labelsize=10)
                 figure.savefig(plots_dir / f"{stem}.png", dpi=_DPI, bbox_inches="tight")

@@ -177,7 +177,7 @@ def run_report(settings: Settings, experiment: str | None) -> int:
     if any(t.val_accuracy for t in progress.trials):
         plot_learning_curves(progress, plots_dir / "learning_curves.png",
                              baseline=progress.summary.get("val_majority_baseline"))
-        plot_anytime(progress, plots_dir / "anytime.png")
+        plot_anytime(progress, plots_dir / "anytime.png", baseline=progress.summary.get("val_majority_baseline"))
         pictures += ["learning_curves.png", "anytime.png"]
     else:
         notes.append("no trial has finished an epoch yet: no learning curves")
