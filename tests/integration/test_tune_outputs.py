@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def five_trial_run(local_ray, tmp_path_factory):
 def test_the_default_console_is_a_header_one_line_per_trial_and_one_best_trial(five_trial_run):
     console = (five_trial_run / "console.txt").read_text()
     lines = console.splitlines()
-    trial_lines = [line for line in lines if line.startswith("trial ")]
+    trial_lines = [line for line in lines if re.match(r"trial [0-9a-f]{8}  ", line)]
     assert len(trial_lines) == 5 and all(" done, " in line and "node " in line for line in trial_lines)
     assert trial_lines[-1].split("[")[1].startswith("5/5 done, 0 running, 0 left")
     assert any(line.startswith("Tuning 5 trials of up to 2 epochs (optuna + asha) on 1 node") for line in lines)
@@ -95,9 +96,10 @@ def test_report_writes_the_three_plots_as_html_and_png_and_a_summary(five_trial_
     folder = five_trial_run / "models" / "tuning" / "quick"
     assert tune_cluster.main(["report", "--experiment", str(folder)]) == 0
     out = capsys.readouterr().out
-    for stem in ("optimization_history", "param_importances", "parallel_coordinate"):
+    for stem in ("optimization_history", "parallel_coordinate", "slice"):
         assert (folder / "plots" / f"{stem}.html").stat().st_size > 0
         assert (folder / "plots" / f"{stem}.png").stat().st_size > 0
+    assert "skipped param_importances (fANOVA needs at least 20 finished trials" in out  # 5 trials: noise
     assert "Best trial" in out and "epochs spent" in out
     assert (folder / "report.txt").read_text().startswith("Experiment quick")
 
@@ -111,11 +113,15 @@ def test_a_finished_experiment_resumed_says_so_and_exits_zero(five_trial_run, ca
     cwd = os.getcwd()
     os.chdir(five_trial_run)
     try:
-        code = tune_cluster.main(["--use-dummy-data", "--smoke-test", "--resume", "--name", "quick"])
+        code = tune_cluster.main(["--use-dummy-data", "--resume", "--name", "quick"])
+        # A flag that would change it is refused even now that it is finished (it ran without --smoke-test).
+        refused = tune_cluster.main(["--use-dummy-data", "--smoke-test", "--resume", "--name", "quick"])
     finally:
         os.chdir(cwd)
     assert code == 0
-    assert "already finished" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "already finished" in out
+    assert refused == 2 and "was run with --smoke-test False, got True" in err
 
 
 def test_the_same_name_without_resume_is_refused_and_nothing_is_overwritten(five_trial_run, capsys):

@@ -109,9 +109,13 @@ def test_report_writes_every_picture_and_an_index_and_says_where_they_are(finish
     assert run_report(settings, None) == 0
     out = capsys.readouterr().out
     plots = finished_experiment / "plots"
-    for name in ("learning_curves", "anytime", "optimization_history", "param_importances", "parallel_coordinate",
-                 "slice"):
+    for name in ("learning_curves", "anytime", "optimization_history", "parallel_coordinate", "slice"):
         assert (plots / f"{name}.png").is_file() and str(plots / f"{name}.png") in out
+    # 6 finished trials: fANOVA would rank noise, so no importances, and the report says why.
+    assert not (plots / "param_importances.png").exists()
+    assert "skipped param_importances (fANOVA needs at least 20 finished trials" in out and "has 6)" in out
+    assert (plots / "plotly.min.js").is_file()  # once, beside the pages
+    assert all((plots / f"{n}.html").stat().st_size < 200_000 for n in ("optimization_history", "slice"))
     index = (plots / "index.html").read_text()
     assert "learning_curves.png" in index and "slice.html" in index
     assert "Classical baselines on the same validation split: logistic regression 50.0%, RBF-SVM 60.0%" in out
@@ -129,3 +133,16 @@ def test_the_summary_puts_verifys_test_score_beside_the_best_validation_score(fi
     assert "Classical baselines on the test split (verify): RBF-SVM 61.0%" in text
 
 
+
+
+def test_importances_are_drawn_from_twenty_finished_trials_with_their_number_in_the_title(tmp_path):
+    import optuna
+
+    from engines.report.plots import plot_parameters
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: 0.5 + 0.1 * (t.suggest_float("learning_rate", 1e-4, 1e-2, log=True) > 1e-3)
+                   + 0.01 * t.suggest_int("batch_size", 16, 64), n_trials=20)
+    written, skipped = plot_parameters(study, tmp_path)
+    assert "param_importances.png" in written and not skipped
