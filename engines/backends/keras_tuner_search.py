@@ -86,6 +86,7 @@ class _RecordingTuner:
         self._current: dict[str, Any] = {}
         self.busy_s = 0.0
         self.ran: list[str] = []
+        self._lines: tuple[int, int, float] | None = None  # (max epochs, trials, start) to print a line per trial
 
     def pre_create_trial(self) -> None:
         if self._deadline is not None and time.monotonic() >= self._deadline:
@@ -137,6 +138,14 @@ class _RecordingTuner:
         text = json.dumps(record, allow_nan=True)
         Path(self.get_trial_dir(trial.trial_id), HISTORY_FILE).write_text(text + "\n")
         super().on_trial_end(trial)
+        if self._lines is not None:  # --verbose 1: the line every method prints, in Keras Tuner's trial ids
+            from engines.experiment.console import progress_text, trial_line
+
+            max_epochs, total, started = self._lines
+            status = "error" if str(getattr(trial, "status", "")).upper() == "FAILED" else "complete"
+            done = len(self.ran)
+            print(f"{trial_line(trial.trial_id, status, record['val_accuracy_history'], max_epochs, self._host)}  "
+                  f"[{progress_text(done, int(done < total), total, time.time() - started)}]", flush=True)
 
 
 class _CrossValidatedTuner:
@@ -274,6 +283,9 @@ class KerasTunerBackend:
         return (paths.local / "keras_tuner").exists()
 
     def translate(self, settings: Settings, space: Any) -> None:
+        from eeg.training import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # keras_tuner imports TensorFlow: without its C++ start-up lines
         import keras_tuner as kt
 
         from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
@@ -303,6 +315,8 @@ class KerasTunerBackend:
         tuner = build_tuner(settings.tuning_algorithm, hypermodel, directory=paths.local / "keras_tuner",
                             max_trials=settings.max_trials, max_epochs=settings.max_epochs, seed=settings.seed,
                             deadline=deadline, folds=run.data.folds, patience=patience)
+        if settings.verbose == 1:
+            tuner._lines = (settings.max_epochs, settings.max_trials, time.time())
         if tuner.oracle.trials:
             print(f"Continuing Keras Tuner project {tuner.project_dir}: {len(tuner.oracle.trials)} trials so far "
                   f"(--max-trials {settings.max_trials})", flush=True)
@@ -319,7 +333,7 @@ class KerasTunerBackend:
                 validation_data=(prepared.X_val, prepared.y_val),
                 epochs=settings.max_epochs,
                 callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
-                verbose=min(settings.verbose, 1),
+                verbose=1 if settings.verbose >= 2 else 0,  # its own table and trial numbering at --verbose 2 only
             )
             search_complete = True
         except _TimeBudgetSpent:

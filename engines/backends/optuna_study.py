@@ -284,13 +284,38 @@ class _Objective:
         return best
 
 
+class _TrialLine:
+    """A ``study.optimize`` callback: the same line per finished trial as a Ray run prints, with this worker's
+    progress (trials it finished of those it owes, and the time)."""
+
+    def __init__(self, owed: int, max_epochs: int) -> None:
+        self.owed, self.max_epochs, self.done, self.started = owed, max_epochs, 0, time.time()
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        import optuna
+
+        from engines.experiment.console import progress_text, trial_line
+
+        self.done += 1
+        values = trial.intermediate_values
+        scores = [values.get(epoch, math.nan) for epoch in range(1, max(values, default=0) + 1)]
+        status = {optuna.trial.TrialState.FAIL: "error", optuna.trial.TrialState.PRUNED: "pruned"}.get(
+            trial.state, "complete")
+        line = trial_line(str(trial.number), status, scores, self.max_epochs, trial.user_attrs.get("hostname"))
+        running = 1 if self.done < self.owed else 0
+        print(f"{line}  [{progress_text(self.done, running, self.owed, time.time() - self.started)}]", flush=True)
+
+
 def _storage(url: str, paths: ExperimentPaths) -> Any:
     """The study's RDB storage. Opening one creates its tables when they are missing, so parallel workers
     open it under the experiment lock: two creating the same SQLite schema at once collide."""
     import optuna
 
     # --optuna-storage is a database server, which serialises this itself (and no local folder is made for it).
-    with locked(paths) if url == paths.optuna_url else contextlib.nullcontext():
+    with locked(paths) if url == paths.optuna_url else contextlib.nullcontext(), warnings.catch_warnings():
+        # Optuna flags heartbeat_interval experimental on every open; the heartbeat is what fails a dead worker's
+        # trials (the guide's parallel workers), so it stays, and a user has nothing to act on in the warning.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
             url, heartbeat_interval=HEARTBEAT_S, grace_period=HEARTBEAT_GRACE_S,
             # Parallel workers share the SQLite file: wait for its write lock rather than fail at once.
@@ -404,6 +429,7 @@ class OptunaBackend:
                     # A trial that fails this way fails alone; anything else stops the run (exit 1, --resume continues).
                     catch=(NonFiniteLossError, ResourceExhaustedError),
                     gc_after_trial=True,
+                    callbacks=[_TrialLine(owed, settings.max_epochs)] if settings.verbose == 1 else None,
                 )
         except BaseException as error:  # still write what finished, then let it through
             stopped = error
@@ -446,5 +472,6 @@ class OptunaBackend:
     def _quiet(settings: Settings) -> None:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.INFO if settings.verbose >= 1 else optuna.logging.WARNING)
+        # Optuna's INFO line repeats every parameter per trial: --verbose 2 keeps it, 1 prints the tool's line.
+        optuna.logging.set_verbosity(optuna.logging.INFO if settings.verbose >= 2 else optuna.logging.WARNING)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

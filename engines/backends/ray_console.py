@@ -18,7 +18,9 @@ from typing import Any
 
 from ray.tune import Callback
 
-__all__ = ["TrialLines", "trial_line", "progress_text", "quiet_ray_logs", "header_line"]
+from engines.experiment.console import progress_text, trial_line
+
+__all__ = ["TrialLines", "quiet_ray_logs", "header_line"]
 
 
 class _DropMessages(logging.Filter):
@@ -50,37 +52,6 @@ def header_line(*, trials: int, max_epochs: int, searcher: str, scheduler: str, 
     at_once = f", at most {max_concurrent} at once" if max_concurrent else ""
     return (f"Tuning {trials} trials of up to {max_epochs} epochs ({searcher} + {scheduler}) on {nodes} "
             f"node{'s' if nodes != 1 else ''} ({cpus:g} CPUs, {gpus:g} GPUs{at_once}); experiment {experiment}")
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def progress_text(done: int, running: int, total: int, elapsed_s: float) -> str:
-    """``3/8 done, 2 running, 3 left; 0:42 elapsed, about 1:10 left`` (no estimate before a trial ends)."""
-    left = max(total - done - running, 0)
-    text = f"{done}/{total} done, {running} running, {left} left; {_clock(elapsed_s)} elapsed"
-    if 0 < done < total:
-        text += f", about {_clock(elapsed_s / done * (total - done))} left"
-    return text
-
-
-def trial_line(trial_id: str, status: str, scores: list[float], max_epochs: int, node: str | None) -> str:
-    """``trial 48b75fbe  val_accuracy 72.9% at epoch 6/6  complete  node 127.0.0.1``."""
-    if scores and not all(math.isnan(s) for s in scores):
-        best = max(range(len(scores)), key=lambda i: -math.inf if math.isnan(scores[i]) else scores[i])
-        score = f"val_accuracy {scores[best]:.1%} at epoch {best + 1}/{len(scores)}"
-    else:
-        score = "no score"
-    if status == "error":
-        outcome = "failed"
-    elif len(scores) < max_epochs:
-        outcome = f"stopped early (of {max_epochs})"
-    else:
-        outcome = "complete"
-    return f"trial {trial_id}  {score}  {outcome}" + (f"  node {node}" if node else "")
 
 
 class TrialLines(Callback):
