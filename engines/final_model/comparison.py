@@ -15,7 +15,7 @@ from typing import Any
 
 from engines.experiment.files import read_json_object
 
-__all__ = ["interval_text", "verdict", "baseline_comparison_lines", "selection_line", "tuned_metadata", "mean_interval"]
+__all__ = ["interval_text", "verdict", "small_search_line", "baseline_comparison_lines", "selection_line", "tuned_metadata", "mean_interval"]
 
 
 def mean_interval(values: Sequence[float]) -> tuple[float, tuple[float, float] | None]:
@@ -40,15 +40,16 @@ def interval_text(interval: tuple[float, float] | None, n: int, unit: str) -> st
     return f"95% CI {interval[0] * 100:+.1f} to {interval[1] * 100:+.1f} over {n} {unit}"
 
 
-def verdict(interval: tuple[float, float] | None) -> str:
-    """Whether the tuned model beats a baseline, from the interval of (tuned - baseline)."""
+def verdict(interval: tuple[float, float] | None, other: str = "it") -> str:
+    """Whether the tuned model beats ``other`` (a baseline, the default configuration), from the interval of
+    (tuned - other)."""
     if interval is None:
         return "one run cannot tell"
     # TensorFlow's float32 accuracy differs from scikit-learn's by ~1e-9 on the same predictions.
     if interval[0] > 1e-6:
-        return "the tuned model beats it"
+        return f"the tuned model beats {other}"
     if interval[1] < -1e-6:
-        return "the tuned model is worse than it: tuning did not pay off here"
+        return f"the tuned model is worse than {other}: tuning did not pay off here"
     return "no clear difference: the interval includes zero"
 
 
@@ -94,3 +95,20 @@ def selection_line(metadata: dict[str, Any], tuned_accuracy: float, where: str) 
         line = line.replace("(what tuning selected on)", f"(mean of {folds} grouped folds{spread}: what tuning "
                                                          "selected on)")
     return f"{line}; optimism {(best - tuned_accuracy) * 100:+.1f} points"
+
+
+# Below these a search is a smoke run: on the default data no gain over the default configuration is expected.
+ENOUGH_TRIALS, ENOUGH_EPOCHS = 30, 20
+
+
+def small_search_line(metadata: dict[str, Any]) -> str | None:
+    """One line when the tuned file came from a search too small to expect a gain, with a command large enough."""
+    trials, epochs = metadata.get("trials"), metadata.get("max_epochs")
+    if not isinstance(trials, int) or not isinstance(epochs, int):
+        return None
+    if trials >= ENOUGH_TRIALS and epochs >= ENOUGH_EPOCHS and not metadata.get("smoke_test"):
+        return None
+    return (f"note: the search behind this file was small ({trials} trials of up to {epochs} epochs"
+            f"{', a smoke test' if metadata.get('smoke_test') else ''}), too small to expect a gain over the default; "
+            f"`python tune_cluster.py --use-dummy-data --max-trials 100 --max-epochs 30` is a night's search "
+            "(hours on 2 CPUs)")

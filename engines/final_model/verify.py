@@ -19,7 +19,9 @@ from engines.final_model.comparison import (
     interval_text,
     mean_interval,
     selection_line,
+    small_search_line,
     tuned_metadata,
+    verdict,
 )
 from engines.final_model.train import FinalRun, prepare_final_run
 
@@ -36,7 +38,8 @@ def improvement_lines(default: list[float], tuned: list[float], unit: str) -> li
     gain, interval = paired_improvement(default, tuned)
     return [f"Before optimization: {statistics.fmean(default):.1%} accuracy",
             f"After optimization:  {statistics.fmean(tuned):.1%} accuracy",
-            f"Improvement: {gain * 100:+.1f} points ({interval_text(interval, len(tuned), unit)})"]
+            f"Improvement: {gain * 100:+.1f} points ({interval_text(interval, len(tuned), unit)}): "
+            f"{verdict(interval, 'the default configuration')}"]
 
 
 def _test_scores(run: FinalRun, settings: Settings, seeds: int, patience: int) -> tuple[dict[str, list[float]], dict]:
@@ -77,6 +80,9 @@ def run_verify(settings: Settings, hparams_file: str | None, *, epochs: int | No
     selection = selection_line(tuned_metadata(hparams_file), statistics.fmean(scores["tuned"]), "test")
     if selection:
         print(selection)
+    small = small_search_line(tuned_metadata(hparams_file))
+    if small:
+        print(small)
     document = verify_document(hparams_file, settings, run, scores["default"], scores["tuned"], {
         "test_accuracy_default": scores["default"],
         "test_accuracy_tuned": scores["tuned"],

@@ -43,3 +43,13 @@ def test_the_selection_line_sets_the_best_validation_score_against_the_final_one
     assert selection_line(metadata, 0.795, "test").endswith("vs tuned test accuracy 79.5%: -5.1 points; optimism +5.1 points")
     assert tuned_metadata(None) == {} and tuned_metadata(str(tmp_path / "missing.json")) == {}
     assert selection_line({}, 0.5, "test") is None
+
+
+def test_a_search_too_small_to_expect_a_gain_is_said_with_a_command_large_enough():
+    from engines.final_model.comparison import small_search_line
+
+    line = small_search_line({"trials": 5, "max_epochs": 8})
+    assert line.startswith("note: the search behind this file was small (5 trials of up to 8 epochs)")
+    assert "--max-trials 100 --max-epochs 30" in line
+    assert "a smoke test" in small_search_line({"trials": 40, "max_epochs": 30, "smoke_test": True})
+    assert small_search_line({"trials": 100, "max_epochs": 30}) is None and small_search_line({}) is None

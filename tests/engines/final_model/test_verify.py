@@ -21,6 +21,9 @@ def test_the_guides_before_and_after_lines_come_with_the_improvement():
     lines = improvement_lines([0.5, 0.6], [0.6, 0.8], "seeds")
     assert lines[0] == "Before optimization: 55.0% accuracy" and lines[1] == "After optimization:  70.0% accuracy"
     assert lines[2].startswith("Improvement: +15.0 points (95% CI")
+    assert lines[2].endswith("): no clear difference: the interval includes zero")
+    better = improvement_lines([0.5, 0.6, 0.55], [0.6, 0.71, 0.65], "seeds")[2]
+    assert better.endswith(": the tuned model beats the default configuration")
 
 
 def test_the_document_is_copied_into_the_tuned_experiments_folder_when_it_is_here(tmp_path):
