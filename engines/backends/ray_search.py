@@ -227,7 +227,8 @@ def build_search(
     if searcher == "random":
         from search_spaces.translate_ray import to_ray_param_space
 
-        return RaySearch(BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0), to_ray_param_space(space), max_trials, None)
+        return RaySearch(BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0),
+                         to_ray_param_space(space), max_trials, None)
     if searcher == "grid":
         from search_spaces.translate_ray import to_ray_grid
 

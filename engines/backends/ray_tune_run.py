@@ -278,6 +278,7 @@ class RayTuneBackend:
                               cpus=cluster_cpus, gpus=float(ray.cluster_resources().get("GPU", 0.0)),
                               max_concurrent=settings.max_concurrent, experiment=str(paths.local)), flush=True)
         started = time.time()
+        engine = os.environ.get("RAY_AIR_NEW_OUTPUT")
         if settings.verbose < 2:
             # Ray's new output engine prints its experiment box and a TensorBoard hint at every verbosity.
             os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
@@ -295,6 +296,11 @@ class RayTuneBackend:
                 cause = "the folder the driver ran from was removed during the search"
             error.add_note(f"--storage {paths.ray} still answers: {cause}, not the storage")
             raise
+        finally:  # this run's choice of output engine leaves no trace in the process
+            if engine is None:
+                os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+            else:
+                os.environ["RAY_AIR_NEW_OUTPUT"] = engine
         run_wall_s = time.time() - started
         records = collect_records(grid, run.space, search.decode, settings.max_epochs,
                                   saved=saved_trials(paths.ray),

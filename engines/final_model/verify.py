@@ -77,12 +77,10 @@ def run_verify(settings: Settings, hparams_file: str | None, *, epochs: int | No
     print(baselines_line(baselines) + " (fitted on train, C chosen on validation)")
     for line in baseline_comparison_lines(scores["tuned"], {b.name: [b.test_accuracy] * seeds for b in baselines}, "seeds"):
         print(line)
-    selection = selection_line(tuned_metadata(hparams_file), statistics.fmean(scores["tuned"]), "test")
-    if selection:
-        print(selection)
-    small = small_search_line(tuned_metadata(hparams_file))
-    if small:
-        print(small)
+    metadata = tuned_metadata(hparams_file)
+    for line in (selection_line(metadata, statistics.fmean(scores["tuned"]), "test"), small_search_line(metadata)):
+        if line:
+            print(line)
     document = verify_document(hparams_file, settings, run, scores["default"], scores["tuned"], {
         "test_accuracy_default": scores["default"],
         "test_accuracy_tuned": scores["tuned"],
