@@ -7,7 +7,9 @@ one with ``--cv K``. The selected config of each is then trained as ``train``/``
 Optimism = the score it was selected with minus that test accuracy.
 
 Usage: python benchmarks/bench_selection.py [--trials 30] [--seeds 3] [--epochs 12] [--folds 4] [--splits trial,subject]
-The issue's size is the default; ``--quick`` is a CI-sized check of the script only.
+    [--work DIR]
+The issue's size is the default; ``--quick`` is a CI-sized check of the script only. With ``--work DIR`` each
+finished run is appended to ``DIR/runs.jsonl`` and a rerun with the same DIR and sizes skips it (hours on 2 CPUs).
 """
 
 from __future__ import annotations
@@ -79,23 +81,45 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=12, help="--max-epochs of each tuning run")
     parser.add_argument("--folds", type=int, default=4, help="K of --cv K")
     parser.add_argument("--splits", default="subject,trial")
+    parser.add_argument("--work", help="keep the runs here and skip those already in DIR/runs.jsonl (resumable)")
     add_common_args(parser)
     args = parser.parse_args()
     if args.quick:
         args.trials, args.seeds, args.epochs = 2, 1, 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    work = Path(tempfile.mkdtemp(prefix="bench_selection_"))
-    data_file = dataset_npz(work, smoke=False)  # the default synthetic data, built once
-    rows: list[dict] = []
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_selection_"))
+    work.mkdir(parents=True, exist_ok=True)
+    data_file = dataset_npz(work, smoke=False)  # the default synthetic data, built once (kept in --work)
+    done_file = work / "runs.jsonl"
+    size = (args.trials, args.epochs, args.folds)
+    rows = [row for row in _read_rows(done_file) if tuple(row.get("size", ())) == size]
     for seed in range(args.seeds):  # seed-major: an interrupted run still leaves whole seeds in results.json
         for split in args.splits.split(","):
             for folds in (None, args.folds):
-                rows.append(one_run(work, data_file, split, seed, folds, args))
+                if any(r["split"] == split and r["seed"] == seed and r["cv"] == folds for r in rows):
+                    continue
+                row = {**one_run(work, data_file, split, seed, folds, args), "size": list(size)}
+                rows.append(row)
+                with open(done_file, "a") as handle:
+                    handle.write(json.dumps(row) + "\n")
             figures = summarise(rows, args)
             path = merge_result(args.out, "selection", figures)
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=2))
     print(f"wrote selection into {path}; runs kept in {work}")
     return 0
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The runs an earlier call finished (a line cut off by a kill is dropped)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
 
 
 if __name__ == "__main__":
