@@ -38,8 +38,24 @@ class _OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+# What --seed, --smoke-test and --output-dir do differ by command: each subcommand's --help says its own.
+_COMMAND_HELP = {
+    "tune": {"seed": "seed for the trials' weights and the searcher", "smoke_test": "tiny data, trials and epochs: "
+             "checks the path end to end (never replaces a full run's best_hyperparameters.json)",
+             "output_dir": "where the experiment and best_hyperparameters.json go"},
+    "train": {"seed": "seed for the final model's weights and shuffling, and the baselines'",
+              "smoke_test": "tiny data and 2 epochs: checks the path end to end",
+              "output_dir": "where emotion_model.keras and train_metrics.json go"},
+    "verify": {"seed": "first training seed: configs train with --seed, --seed+1, ... (--seeds of them)",
+               "smoke_test": "tiny data and 2 epochs: checks the path end to end",
+               "output_dir": "where verify.json goes"},
+}
+
+
+def _add_data_flags(parser: argparse.ArgumentParser, command: str) -> None:
     from engines.experiment.settings import DATASET_KINDS, DEFAULTS, SPLITS
+
+    said = _COMMAND_HELP[command]
 
     group = parser.add_argument_group("data")
     group.add_argument("--use-dummy-data", action="store_true", default=None, help="realistic synthetic EEG (no files needed)")
@@ -49,9 +65,9 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--split", choices=SPLITS, help=f"hold out whole trials or whole subjects (default: {DEFAULTS['split']})")
     group.add_argument("--split-seed", type=int,
                        help=f"seed of the train/val/test split (default {DEFAULTS['split_seed']}; keep it across commands)")
-    group.add_argument("--output-dir", help=f"where results go (default: {DEFAULTS['output_dir']})")
-    group.add_argument("--seed", type=int, help=f"seed for weights and the searcher (default {DEFAULTS['seed']})")
-    group.add_argument("--smoke-test", action="store_true", default=None, help="tiny data, trials and epochs: checks the path end to end")
+    group.add_argument("--output-dir", help=f"{said['output_dir']} (default: {DEFAULTS['output_dir']})")
+    group.add_argument("--seed", type=int, help=f"{said['seed']} (default {DEFAULTS['seed']})")
+    group.add_argument("--smoke-test", action="store_true", default=None, help=said["smoke_test"])
     group.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (flags override it)")
 
 
@@ -108,14 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_OneLineParser)
 
     tune = commands.add_parser("tune", help="search hyperparameters (default)")
-    _add_data_flags(tune)
+    _add_data_flags(tune, "tune")
     _add_tune_flags(tune)
 
     from engines.final_model.train import DEFAULT_EPOCHS
 
     for name, help_text in (("train", "train the final model"), ("verify", "default vs tuned on the held-out test split")):
         sub = commands.add_parser(name, help=help_text)
-        _add_data_flags(sub)
+        _add_data_flags(sub, name)
         sub.add_argument("--hparams", help="best_hyperparameters.json (keys it does not set keep their defaults)")
         sub.add_argument("--epochs", type=int, default=None,
                          help=f"most epochs; early stopping on val_accuracy ends sooner (default {DEFAULT_EPOCHS})")

@@ -75,6 +75,21 @@ def test_every_subcommand_has_help(command, capsys):
     assert exit_.value.code == 0 and "usage: tune_cluster.py" in capsys.readouterr().out
 
 
+def _option_help(command: str, option: str, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal's width
+    return text[text.index(f"{option} "):][:160]  # the usage line has "[--seed SEED]": the option's own entry
+
+
+@pytest.mark.parametrize("command", ["train", "verify"])
+def test_a_subcommands_help_says_what_seed_and_smoke_test_do_there_not_what_they_do_for_tune(command, capsys):
+    seed, smoke = _option_help(command, "--seed SEED", capsys), _option_help(command, "--smoke-test", capsys)
+    assert "searcher" not in seed and "trials" not in smoke.split("--config")[0]
+    assert ("final model" in seed) if command == "train" else ("--seed+1" in seed)
+    assert "searcher" in _option_help("tune", "--seed SEED", capsys)
+
+
 def test_a_bad_value_exits_2_with_one_line_and_no_traceback(tmp_path, capsys):
     assert main(["--use-dummy-data", "--max-epochs", "0", "--output-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err

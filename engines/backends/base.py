@@ -48,6 +48,9 @@ class SearchOutcome:
     study_names: list[str]  # Optuna studies to rewrite from the records
     unfinished_line: str  # what to do when the experiment is not finished, e.g. "Not finished: continue with ..."
     summary_extra: dict[str, Any] = field(default_factory=dict)
+    # The nodes this run's trials ran on, where node ids change between runs (a new local Ray): None counts the
+    # nodes every record names.
+    run_nodes: list[str] | None = None
     interrupted: bool = False  # Ctrl-C cut trials short and the engine returned: exit 130, resumable
     stopped: BaseException | None = None  # raised again once the outputs are written (Ctrl-C: exit 130)
     fatal: str | None = None  # the engine gave up on the search: print this line, exit 1

@@ -139,13 +139,12 @@ class _RecordingTuner:
         Path(self.get_trial_dir(trial.trial_id), HISTORY_FILE).write_text(text + "\n")
         super().on_trial_end(trial)
         if self._lines is not None:  # --verbose 1: the line every method prints, in Keras Tuner's trial ids
-            from engines.experiment.console import progress_text, trial_line
+            from engines.experiment.console import sequential_trial_line
 
             max_epochs, total, started = self._lines
             status = "error" if str(getattr(trial, "status", "")).upper() == "FAILED" else "complete"
-            done = len(self.ran)
-            print(f"{trial_line(trial.trial_id, status, record['val_accuracy_history'], max_epochs, self._host)}  "
-                  f"[{progress_text(done, int(done < total), total, time.time() - started)}]", flush=True)
+            print(sequential_trial_line(trial.trial_id, status, record["val_accuracy_history"], max_epochs, self._host,
+                                        done=len(self.ran), total=total, started=started), flush=True)
 
 
 class _CrossValidatedTuner:

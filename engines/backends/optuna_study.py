@@ -259,7 +259,6 @@ class _Objective:
             raise optuna.TrialPruned(pruning.pruned)
         return pruning.best
 
-
     def _train_folds(self, trial: Any, hparams: dict[str, Any], started: float) -> float:
         """--cv K: the fold models in lockstep (as the Ray trainable); the pruner sees the fold mean each epoch."""
         import optuna
@@ -294,16 +293,15 @@ class _TrialLine:
     def __call__(self, study: Any, trial: Any) -> None:
         import optuna
 
-        from engines.experiment.console import progress_text, trial_line
+        from engines.experiment.console import sequential_trial_line
 
         self.done += 1
         values = trial.intermediate_values
         scores = [values.get(epoch, math.nan) for epoch in range(1, max(values, default=0) + 1)]
         status = {optuna.trial.TrialState.FAIL: "error", optuna.trial.TrialState.PRUNED: "pruned"}.get(
             trial.state, "complete")
-        line = trial_line(str(trial.number), status, scores, self.max_epochs, trial.user_attrs.get("hostname"))
-        running = 1 if self.done < self.owed else 0
-        print(f"{line}  [{progress_text(self.done, running, self.owed, time.time() - self.started)}]", flush=True)
+        print(sequential_trial_line(str(trial.number), status, scores, self.max_epochs, trial.user_attrs.get("hostname"),
+                                    done=self.done, total=self.owed, started=self.started), flush=True)
 
 
 def _storage(url: str, paths: ExperimentPaths) -> Any:

@@ -54,7 +54,7 @@ def _trial_dirname(trial: Any) -> str:
 
 
 def saved_trials(experiment_path: str) -> dict[str, dict[str, Any]]:
-    """Trial id -> ``{"status", "retries"}`` as Ray saved them in the experiment state.
+    """Trial id -> ``{"status", "retries", "time_total_s"}`` as Ray saved them in the experiment state.
 
     Read back from storage rather than from the ResultGrid: after Ctrl-C, Ray's in-memory
     trials are already cleaned up, while the saved state still says RUNNING, which is what
@@ -67,7 +67,8 @@ def saved_trials(experiment_path: str) -> dict[str, dict[str, Any]]:
         trials = ExperimentAnalysis(experiment_path).trials
     except (OSError, ValueError):  # not saved yet, or --storage stopped answering
         return {}
-    return {t.trial_id: {"status": t.status, "retries": int(t.run_metadata.num_failures)} for t in trials}
+    return {t.trial_id: {"status": t.status, "retries": int(t.run_metadata.num_failures),
+                         "time_total_s": float((t.last_result or {}).get("time_total_s") or 0.0)} for t in trials}
 
 
 def _restarts(frame: Any) -> int:
@@ -272,6 +273,9 @@ class RayTuneBackend:
                 ),
             )
         cluster_cpus = float(ray.cluster_resources().get("CPU", 0.0))
+        # A resumed experiment's trials carry the seconds of earlier runs: only this run's share counts here.
+        earlier_s = {tid: saved["time_total_s"] for tid, saved in saved_trials(paths.ray).items()} \
+            if settings.resume else {}
         if settings.verbose >= 1:
             print(header_line(trials=total, max_epochs=settings.max_epochs, searcher=settings.searcher,
                               scheduler=settings.scheduler, nodes=sum(n["Alive"] for n in ray.nodes()),
@@ -306,7 +310,11 @@ class RayTuneBackend:
                                   saved=saved_trials(paths.ray),
                                   pausing=settings.scheduler in PAUSING_SCHEDULERS)
         # time_total_s already spans each trial's set-up (its clock starts when the trainable does).
-        busy = sum(r.wall_time_s or 0.0 for r in records) * settings.cpus_per_trial
+        busy = sum(max(0.0, (r.wall_time_s or 0.0) - earlier_s.get(r.trial_id, 0.0))
+                   for r in records) * settings.cpus_per_trial
+        # Node ids are this cluster's: a resume on a new local Ray must not count the old one's as more nodes.
+        this_cluster = {node["NodeID"] for node in ray.nodes()}
+        run_nodes = sorted({n for r in records for n in (r.nodes or [r.node_id]) if n in this_cluster})
         running = any(r.status == "running" for r in records)
         # A searcher that says FINISHED (BayesOpt re-suggesting the same point past its patience) ends the search.
         exhausted = bool(getattr(search.search_alg, "exhausted", False)) and not running
@@ -317,6 +325,7 @@ class RayTuneBackend:
             records=records,
             run_wall_s=run_wall_s,
             utilisation=busy / (run_wall_s * cluster_cpus) if run_wall_s > 0 and cluster_cpus else None,
+            run_nodes=run_nodes,
             finished=not running and (len(records) >= settings.max_trials or settings.time_budget_s is not None
                                       or settings.searcher == "grid" or exhausted),
             metadata={"method": "ray", "searcher": settings.searcher, "scheduler": settings.scheduler},

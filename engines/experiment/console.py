@@ -8,8 +8,9 @@ it ran and whether it was stopped early, its node; then trials done / running / 
 from __future__ import annotations
 
 import math
+import time
 
-__all__ = ["trial_line", "progress_text"]
+__all__ = ["trial_line", "progress_text", "sequential_trial_line"]
 
 
 def _clock(seconds: float) -> str:
@@ -41,3 +42,11 @@ def trial_line(trial_id: str, status: str, scores: list[float], max_epochs: int,
     else:
         outcome = "complete"
     return f"trial {trial_id}  {score}  {outcome}" + (f"  node {node}" if node else "")
+
+
+def sequential_trial_line(trial_id: str, status: str, scores: list[float], max_epochs: int, node: str | None, *,
+                          done: int, total: int, started: float) -> str:
+    """The trial's line and the progress of a process that runs its trials one after another (Optuna, Keras Tuner):
+    one is running until the last of ``total`` is ``done``."""
+    progress = progress_text(done, int(done < total), total, time.time() - started)
+    return f"{trial_line(trial_id, status, scores, max_epochs, node)}  [{progress}]"

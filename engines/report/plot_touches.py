@@ -79,9 +79,11 @@ def finish_slice(figure: Any, study: Any) -> None:
             label.set_horizontalalignment("right")
         parameter = axes.get_xlabel()
         marked = [t for t in study.trials if t.number in stopped and t.state == optuna.trial.TrialState.COMPLETE
-                  and parameter in t.params and not isinstance(t.params[parameter], (str, bool))]
+                  and parameter in t.params]
         if marked:
-            axes.scatter([t.params[parameter] for t in marked], [t.value for t in marked], **_STOPPED)
+            # Optuna places a str/bool choice at the category named repr(value); a number at its value.
+            axes.scatter([repr(v) if isinstance(v := t.params[parameter], (str, bool)) else v for t in marked],
+                         [t.value for t in marked], **_STOPPED)
     if panels:
         panels[0].set_ylabel("validation accuracy", fontsize=10)
         for axes in panels:

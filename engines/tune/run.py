@@ -138,7 +138,8 @@ def run_tune(settings: Settings) -> int:
         if outcome.recollect is not None:
             outcome = outcome.recollect()
         summary = {**summarise(outcome.records, settings, run_wall_s=outcome.run_wall_s,
-                               utilisation=outcome.utilisation, finished=outcome.finished),
+                               utilisation=outcome.utilisation, finished=outcome.finished,
+                               run_nodes=outcome.run_nodes),
                    **outcome.summary_extra, **validation.as_summary(), **outcome.metadata}
         written = write_experiment_outputs(outcome.records, summary, settings, paths, space,
                                            data_description=data.description, study_names=outcome.study_names,

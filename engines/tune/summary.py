@@ -63,6 +63,7 @@ def summarise(
     run_wall_s: float,
     utilisation: float | None,
     finished: bool,
+    run_nodes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Counts, the best trial, epochs spent and worker utilisation.
 
@@ -72,6 +73,7 @@ def summarise(
         run_wall_s: seconds this command spent searching.
         utilisation: the share of the workers' time spent inside trials, as the backend measures it.
         finished: whether the experiment is done (``--resume`` has nothing left to do).
+        run_nodes: the nodes this command's trials ran on, where the backend knows them better than the records.
     """
     counts = {status: sum(r.status == status for r in records) for status in STATUSES}
     # A diverged config is unstable even if an epoch before its NaN scored well: never the one to recommend.
@@ -97,7 +99,8 @@ def summarise(
         "best_val_accuracy_std": best.val_accuracy_std if best else None,
         "run_wall_s": round(run_wall_s, 2),
         "worker_utilisation": round(utilisation, 3) if utilisation is not None else None,
-        "nodes": sorted({node for r in records for node in (r.nodes or [r.node_id]) if node}),
+        "nodes": sorted(run_nodes) if run_nodes is not None
+        else sorted({node for r in records for node in (r.nodes or [r.node_id]) if node}),
         "retries": sum(r.retries for r in records),
         "mean_setup_s": round(sum(r.setup_s or 0 for r in records) / len(records), 3) if records else None,
         "first_failure": failures[0] if failures else None,

@@ -32,6 +32,12 @@ def test_a_diverged_trial_is_never_the_best_however_well_it_scored_before_its_na
     assert counted["first_failure"] == "NonFiniteLossError: nan"
 
 
+def test_the_nodes_a_backend_saw_this_run_replace_those_every_record_names():
+    # A resume on a new local Ray: trial c ran on the first run's node n2, which is not a node of this run.
+    counted = summarise(records(), SETTINGS, run_wall_s=10.0, utilisation=0.5, finished=True, run_nodes=["n1"])
+    assert counted["nodes"] == ["n1"]
+
+
 def test_the_printed_lines_put_the_best_trial_beside_its_baselines_and_say_where_things_are():
     lines = summary_lines(summary(), best_file="models/best_hyperparameters.json", trials_table="t.parquet",
                           study_url="sqlite:///x.db", unfinished_line="Not finished")
