@@ -11,10 +11,13 @@ the interpreter, and whether the working directory upload left out .venv and the
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=4)
     parser.add_argument("--cpus-per-trial", type=float, default=1.0)
     args, _unused = parser.parse_known_args(argv)  # --use-dummy-data, --smoke-test, ...
+
+    # What the job was started with, read now: on nodes sharing Ray's temp folder, a worker's runtime-env agent may
+    # remove the job's working directory (this folder) while the job runs, so it then runs from its own, as the
+    # real CLI does (issue 19).
+    seen = {"python": sys.executable, "cwd": os.getcwd(), "venv_uploaded": Path(".venv").exists(),
+            "token_uploaded": Path("cluster/.secrets").exists()}
+    folder = tempfile.mkdtemp(prefix="stand-in-driver-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.chdir(folder)
 
     import ray
     from ray import tune
@@ -69,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "metadata": {"best_score": best.metrics["val_accuracy"], "metric": "val_accuracy", "method": "stand-in"},
     }))
     (out / "job_environment.json").write_text(json.dumps({
-        "python": sys.executable,
-        "cwd": os.getcwd(),
-        "venv_uploaded": Path(".venv").exists(),
-        "token_uploaded": Path("cluster/.secrets").exists(),
+        **seen,
         "auth_mode": os.environ.get("RAY_AUTH_MODE"),
         "head_node_id": ray.get_runtime_context().get_node_id(),
     }))
