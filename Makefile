@@ -6,7 +6,7 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report bench bench-search bench-curves bench-overnight bench-quick install clean down
+.PHONY: tune test test-fast train verify report dashboard bench bench-search bench-curves bench-overnight bench-quick install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -42,9 +42,17 @@ VERIFY_ARGS ?= --seeds 3
 verify: $(STAMP)
 	$(PYTHON) tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data $(VERIFY_ARGS)
 
+# report and dashboard read the experiments under OUTPUT_DIR/tuning.
+OUTPUT_DIR ?= models
+
 # Summary and pictures of the newest experiment (running or finished); prints where each picture is.
 report: $(STAMP)
-	$(PYTHON) tune_cluster.py report
+	$(PYTHON) tune_cluster.py report --output-dir $(OUTPUT_DIR)
+
+# optuna-dashboard on the newest experiment's Optuna study, on 127.0.0.1:8080 (DASHBOARD_ARGS="--port 8081").
+DASHBOARD_ARGS ?=
+dashboard: $(STAMP)
+	$(PYTHON) tune_cluster.py dashboard --output-dir $(OUTPUT_DIR) $(DASHBOARD_ARGS)
 
 # Measurements behind BENCHMARKS.md: every benchmark at full size into benchmarks/results.json and
 # benchmarks/plots/ (about an hour on 2 CPUs); BENCH_ARGS="--only throughput,memory" runs some of them.

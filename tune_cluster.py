@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The one CLI: ``tune`` (default) | ``train`` | ``verify`` | ``report``.
+"""The one CLI: ``tune`` (default) | ``train`` | ``verify`` | ``report`` | ``dashboard``.
 
 Exit codes: 0 done; 2 the user's input is wrong (one line on stderr, nothing
 written); 1 a real failure (with its traceback).
@@ -10,6 +10,7 @@ Examples:
     python tune_cluster.py train --hparams models/best_hyperparameters.json --use-dummy-data
     python tune_cluster.py verify --hparams models/best_hyperparameters.json --use-dummy-data --seeds 3
     python tune_cluster.py report
+    python tune_cluster.py dashboard --port 8080
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Iterator, Sequence
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("tune", "train", "verify", "report")
+COMMANDS = ("tune", "train", "verify", "report", "dashboard")
 # Settings and flags that name files or folders: made absolute before the command leaves its start folder.
 _PATH_SETTINGS = ("data", "space", "output_dir", "storage", "optuna_storage")
 _PATH_ARGS = ("config_file", "hparams", "experiment")
@@ -145,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--experiment", help="experiment folder (default: the newest under <output-dir>/tuning)")
     report.add_argument("--output-dir", help="where results are (default: models)")
     report.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (its output_dir is used)")
+
+    dashboard = commands.add_parser("dashboard", help="optuna-dashboard on an experiment's Optuna study")
+    dashboard.add_argument("--experiment", help="experiment folder (default: the newest under <output-dir>/tuning)")
+    dashboard.add_argument("--output-dir", help="where results are (default: models)")
+    dashboard.add_argument("--config", dest="config_file", help="YAML/JSON file of settings (its output_dir is used)")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only; the study is readable "
+                                "by anyone who can reach it)")
+    dashboard.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     return parser
 
 
@@ -251,6 +261,10 @@ def _run_command(args: argparse.Namespace, settings: Any) -> int:
         from engines.report.report import run_report
 
         return run_report(settings, args.experiment)
+    if args.command == "dashboard":
+        from engines.report.dashboard import run_dashboard
+
+        return run_dashboard(settings, args.experiment, host=args.host, port=args.port)
     if args.command == "tune":
         from engines.tune.run import run_tune
 

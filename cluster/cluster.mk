@@ -1,7 +1,7 @@
 # The lab cluster, one target per user action (README.md, 'On a cluster' walks through the day):
 #   make cluster-up                      start or update the cluster in $(CLUSTER) (token made once)
 #   make cluster-firewall                cloud only: the firewall and worker identity (cluster-up runs it; DRY_RUN=1 prints)
-#   make dashboard                       tunnel the head's dashboard + job API to 127.0.0.1:8265; leave it running
+#   make ray-dashboard                   tunnel the head's dashboard + job API to 127.0.0.1:8265; leave it running
 #   make submit ARGS="--max-trials 200 --time-budget 8h --data /shared/eeg/deap --dataset deap"
 #   make status                          the cluster's nodes and resources, and the last job's state
 #   make logs                            the last job's output (FOLLOW=1 to keep following)
@@ -15,7 +15,7 @@ CLUSTER ?= cluster/lab.yaml
 # This machine's project environment.
 PYTHON ?= .venv/bin/python
 RAY ?= .venv/bin/ray
-# The dashboard's port on the head, the port `make dashboard` forwards it to here, and
+# The dashboard's port on the head, the port `make ray-dashboard` forwards it to here, and
 # the job API as this machine then sees it.
 REMOTE_DASHBOARD_PORT ?= 8265
 DASHBOARD_PORT ?= 8265
@@ -68,7 +68,7 @@ CLUSTER_AUTH_ENV = env -u RAY_AUTH_TOKEN RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH
 FIREWALL = ADMIN_CIDR='$(ADMIN_CIDR)' STORAGE='$(STORAGE)' VPC_ID='$(VPC_ID)' NETWORK_NAME='$(NETWORK_NAME)' \
 	$(PYTHON) cluster/firewall.py $(CLUSTER)
 
-.PHONY: cluster-up cluster-firewall dashboard submit status logs results cluster-down cluster-constraints
+.PHONY: cluster-up cluster-firewall ray-dashboard submit status logs results cluster-down cluster-constraints
 
 # 256 random bits (what `ray get-auth-token --generate` makes), mode 600, made once.
 $(TOKEN):
@@ -97,11 +97,11 @@ cluster-firewall:
 	@$(FIREWALL) $(if $(filter 1,$(DRY_RUN)),--dry-run)
 
 # Forward the head's 127.0.0.1:8265 here over SSH (`ray dashboard`); the browser asks for the token once.
-dashboard:
+ray-dashboard:
 	@echo "dashboard and job API: http://127.0.0.1:$(DASHBOARD_PORT) (Ctrl-C stops the tunnel); token: $(abspath $(TOKEN))"
 	$(RAY) dashboard --port $(DASHBOARD_PORT) --remote-port $(REMOTE_DASHBOARD_PORT) $(CLUSTER)
 
-# Start a tuning run on the cluster (needs `make dashboard` running).
+# Start a tuning run on the cluster (needs `make ray-dashboard` running).
 submit:
 	@RAY='$(RAY)' RAY_API_SERVER_ADDRESS='$(RAY_API_SERVER_ADDRESS)' TOKEN='$(TOKEN)' NAME='$(NAME)' \
 	STORAGE='$(STORAGE)' OUTPUT_DIR='$(OUTPUT_DIR)' ENTRY='$(ENTRY)' NODE_PYTHON='$(NODE_PYTHON)' \

@@ -48,7 +48,7 @@ PINNED_FLAGS = ("node-manager-port", "object-manager-port", "runtime-env-agent-p
                 "dashboard-agent-listen-port", "metrics-export-port", "min-worker-port", "max-worker-port")
 HEAD_PINNED_FLAGS = ("port", "dashboard-port", "ray-client-server-port")
 # Pinned but never opened: the dashboard/job API listens on the head's 127.0.0.1 (reached with
-# `make dashboard` over SSH, token required); the Ray client server is unused (jobs go through the job API).
+# `make ray-dashboard` over SSH, token required); the Ray client server is unused (jobs go through the job API).
 CLOSED_FLAGS = ("dashboard-port", "ray-client-server-port")
 SSH = 22
 

@@ -6,7 +6,7 @@ job's working directory. Settings come from the environment (``cluster/cluster.m
 them from its variables):
 
     RAY                     the ray CLI (default: ``ray`` beside this Python)
-    RAY_API_SERVER_ADDRESS  the job API (default http://127.0.0.1:8265: ``make dashboard``'s tunnel)
+    RAY_API_SERVER_ADDRESS  the job API (default http://127.0.0.1:8265: ``make ray-dashboard``'s tunnel)
     TOKEN                   the cluster's token file (default cluster/.secrets/auth_token)
     NAME, STORAGE, OUTPUT_DIR   ``--name``, ``--storage``, ``--output-dir`` of the run, as the
                             head sees them (shared storage, so ``make results`` finds them)
@@ -154,7 +154,7 @@ def _check_api(address: str, token: str, timeout: float = 10.0) -> None:
     except (urllib.error.URLError, OSError) as err:
         raise UsageError(
             f"cannot reach the job API at {address} ({getattr(err, 'reason', err)}): "
-            "run 'make dashboard' in another terminal (it tunnels the head's 127.0.0.1:8265)"
+            "run 'make ray-dashboard' in another terminal (it tunnels the head's 127.0.0.1:8265)"
         ) from None
 
 

@@ -68,7 +68,7 @@ def test_tune_is_the_default_subcommand():
     assert args.command == "tune" and args.max_trials == 5 and args.use_dummy_data
 
 
-@pytest.mark.parametrize("command", ["tune", "train", "verify", "report"])
+@pytest.mark.parametrize("command", tune_cluster.COMMANDS)
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -111,3 +111,13 @@ def test_an_impossible_cv_exits_2_with_one_line_naming_the_value_and_the_count_a
     assert main(["--use-dummy-data", "--smoke-test", *args, "--output-dir", str(out)]) == 2
     assert capsys.readouterr().err == line
     assert not out.exists()
+
+
+def test_a_dashboard_of_an_experiment_without_a_study_exits_2_naming_the_experiment(tmp_path, capsys):
+    experiment = tmp_path / "models" / "tuning" / "quick"
+    experiment.mkdir(parents=True)
+    (experiment / "config.json").write_text("{}")
+    assert main(["dashboard", "--output-dir", str(tmp_path / "models"), "--port", "8099"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {experiment}: no Optuna study 'emotion_recognition_optuna:quick'")
+    assert len(err.splitlines()) == 1 and not (experiment.parent / "optuna.db").exists()

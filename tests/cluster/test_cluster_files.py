@@ -212,7 +212,7 @@ def test_cluster_up_refuses_a_yaml_that_still_has_placeholders(tmp_path):
     ({"STORAGE": "/s", "OUTPUT_DIR": "out"}, "OUTPUT_DIR must be an absolute path"),
     ({"STORAGE": "/s", "OUTPUT_DIR": "/o", "TOKEN": "/nonexistent/token"}, "run 'make cluster-up' first"),
     ({"STORAGE": "/s", "OUTPUT_DIR": "/o", "ARGS": "--name other"}, "ARGS may not contain --name"),
-    ({"STORAGE": "/s", "OUTPUT_DIR": "/o", "RAY_API_SERVER_ADDRESS": "http://127.0.0.1:9"}, "run 'make dashboard'"),
+    ({"STORAGE": "/s", "OUTPUT_DIR": "/o", "RAY_API_SERVER_ADDRESS": "http://127.0.0.1:9"}, "run 'make ray-dashboard'"),
 ])
 def test_submit_says_in_one_line_what_is_wrong_before_anything_is_sent(tmp_path, settings, message):
     token = tmp_path / "token"

@@ -226,15 +226,15 @@ def test_ray_up_the_lab_yaml_over_ssh_then_submit_watch_fetch_and_tear_down(lab_
     assert (lab["home"] / "eeg-tuning" / "constraints.txt").read_text().startswith("# python %d.%d" % sys.version_info[:2])
     assert not (lab["home"] / "eeg-tuning" / "cluster").exists()
 
-    # The dashboard listens on the head's 127.0.0.1 only; `make dashboard` tunnels it here.
+    # The dashboard listens on the head's 127.0.0.1 only; `make ray-dashboard` tunnels it here.
     tunnel = subprocess.Popen(
-        ["make", "-f", "cluster/cluster.mk", "dashboard", *lab["make_vars"]], cwd=REPO, env=lab["env"],
+        ["make", "-f", "cluster/cluster.mk", "ray-dashboard", *lab["make_vars"]], cwd=REPO, env=lab["env"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     lab["tunnel"].append(tunnel)
     api = f"http://127.0.0.1:{lab['local_dash']}"
     token = lab["token"].read_text()
-    wait_for(lambda: http_status(api + "/api/version", token) == 200, 60, "the job API through `make dashboard`")
+    wait_for(lambda: http_status(api + "/api/version", token) == 200, 60, "the job API through `make ray-dashboard`")
     assert http_status(api + "/api/jobs/") == 401
     assert http_status(api + "/api/jobs/", "0" * 64) == 403
     assert http_status(api + "/api/jobs/", token) == 200

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +140,46 @@ def test_the_same_name_without_resume_is_refused_and_nothing_is_overwritten(five
     err = capsys.readouterr().err.strip()
     assert "already exists" in err and "--resume" in err and len(err.splitlines()) == 1
     assert best.read_bytes() == before
+
+
+def _browser() -> str:
+    """Debian's chromium, installed by `.ci/browser-setup.sh` (CI runs it; it needs root or sudo here)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    setup = subprocess.run(["bash", str(ROOT / ".ci" / "browser-setup.sh")], capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 0, f"no chromium for the dashboard test: {setup.stderr.strip()}"
+    return setup.stdout.strip().splitlines()[-1]
+
+
+def test_make_dashboard_serves_the_study_and_a_real_browser_finds_its_five_trials(five_trial_run, tmp_path):
+    browser = _browser()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["make", "-s", "-C", str(ROOT), "dashboard", f"OUTPUT_DIR={five_trial_run / 'models'}",
+                               f"DASHBOARD_ARGS=--port {port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        seen = []
+        for line in server.stdout:  # make may install first; the address line comes before the server blocks
+            seen.append(line)
+            if line.startswith("Optuna dashboard of "):
+                break
+        assert seen and seen[-1].startswith("Optuna dashboard of quick: http://127.0.0.1:"), "".join(seen)[-2000:]
+        study_page = seen[-1].split(": ", 1)[1].strip()
+        assert study_page.startswith(f"http://127.0.0.1:{port}/dashboard/studies/")
+        headless = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+                    "--window-size=1400,1000"]
+        dom = subprocess.run([*headless, "--dump-dom", f"{study_page}/trials"], capture_output=True, text=True,
+                             timeout=120).stdout
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", " ", dom, flags=re.S)))
+        assert "emotion_recognition_optuna:quick" in text and "5 Trials" in text, text[:2000]
+        assert all(f"Trial {n} " in text for n in range(5)) and "Best Trial" in text
+        # A picture to look at (kept with the test's files): the study's history page.
+        subprocess.run([*headless, f"--screenshot={tmp_path / 'dashboard.png'}", study_page], capture_output=True,
+                       timeout=120, check=True)
+        assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the make and the server it started, nothing else
+        server.wait(timeout=30)
