@@ -100,6 +100,9 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
     resources.add_argument("--cpus-per-trial", type=float, help=f"CPUs per trial {default('cpus_per_trial')}; sets TensorFlow's threads")
     resources.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractional shares a card (e.g. 0.25)")
     resources.add_argument("--memory-per-trial", help="memory each trial reserves, e.g. 2G")
+    resources.add_argument("--placement", metavar="{fixed,auto}", help="fixed: every trial asks --cpus-per-trial/--gpus-per-trial; auto: a "
+                           "GPU share (--gpus-per-trial, else 0.5) for configs whose parameters x batch is large, where "
+                           f"the cluster has GPUs, CPUs for the rest {default('placement')}")
     resources.add_argument("--pending-timeout", help="how long an autoscaling cluster may take to add a node that can "
                            f"run a trial before the run is refused {default('pending_timeout')}; given, any cluster waits")
     resources.add_argument("--no-reuse-actors", dest="reuse_actors", action="store_false", default=None,

@@ -169,6 +169,7 @@ class LocalRayCluster:
             self.env["RAY_TMPDIR"] = str(root)
         self.procs: list[subprocess.Popen] = []
         self.starts: list[tuple[str, list[str]]] = []  # (name, args) of each proc, to start it again
+        self.start_env: list[dict[str, str | None] | None] = []  # each proc's own environment variables
         self.joined: set[int] = set()  # procs whose node was seen ALIVE: never started again
         self.gcs_port, self.dashboard_port, self.client_port = free_ports(3)
         self.nodes = 0
@@ -181,8 +182,12 @@ class LocalRayCluster:
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
-    def _start(self, name: str, args: list[str], slot: int | None = None) -> None:
-        """Start node ``name``; with ``slot``, in place of the proc there (same args, fresh ports and folder)."""
+    def _start(self, name: str, args: list[str], slot: int | None = None,
+               env: dict[str, str | None] | None = None) -> None:
+        """Start node ``name``; with ``slot``, in place of the proc there (same args, fresh ports and folder).
+
+        ``env``: variables for this node only (None removes one).
+        """
         agent, agent_grpc, metrics, runtime_env = free_ports(4)
         temp_dir = self.root / name
         temp_dir.mkdir(parents=True, exist_ok=True)
@@ -200,12 +205,14 @@ class LocalRayCluster:
         ]
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the node
         proc = subprocess.Popen(
-            command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            command, env={k: v for k, v in {**self.env, **(env or {})}.items() if v is not None},
+            stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         if slot is None:
             self.procs.append(proc)
             self.starts.append((name, args))
+            self.start_env.append(env)
             self.nodes += 1
         else:
             self.procs[slot] = proc
@@ -233,7 +240,7 @@ class LocalRayCluster:
             print(f"cluster harness: {name} exited ({proc.returncode}) before joining; starting it again. "
                   f"Its log: {self._log_tail(name)}", file=sys.stderr)
             kill_processes(pids_matching(str(self.root / name) + os.sep))
-            self._start(f"{name}-retry", args, slot=slot)
+            self._start(f"{name}-retry", args, slot=slot, env=self.start_env[slot])
 
     def start_head(self, num_cpus: int = 0, resources: dict | None = None) -> None:
         self._start("head", [
@@ -250,13 +257,17 @@ class LocalRayCluster:
         wait_for(lambda: http_status(self.dashboard_url + "/api/version", self.token) == 200,
                  90, f"the head's job API at {self.dashboard_url} ({self.root / 'head.log'})")
 
-    def add_worker(self, num_cpus: int = 1, resources: dict | None = None) -> None:
+    def add_worker(self, num_cpus: int = 1, resources: dict | None = None, num_gpus: int = 0) -> None:
+        """A worker node; ``num_gpus`` > 0 advertises GPUs this machine need not have.
+
+        Ray refuses to advertise more GPUs than ``CUDA_VISIBLE_DEVICES`` lists, so that node starts without it.
+        """
         self._start(f"worker{self.nodes}", [
             f"--address={self.address}",
             f"--num-cpus={num_cpus}",
-            "--num-gpus=0",
+            f"--num-gpus={num_gpus}",
             f"--resources={json.dumps(resources or {})}",
-        ])
+        ], env={"CUDA_VISIBLE_DEVICES": None} if num_gpus else None)
 
     def alive_nodes(self) -> list[dict]:
         """The nodes the state API reports ALIVE (through the job API, with the token)."""

@@ -164,7 +164,9 @@ def train_cnn_lstm(
     """
     entered = time.perf_counter()
     from eeg.training import import_tensorflow_quietly
+    from trainables.devices import hide_unassigned_gpus
 
+    given = hide_unassigned_gpus()  # before TensorFlow starts: a CPU trial on a GPU node takes no GPU
     import_tensorflow_quietly()  # no oneDNN/absl start-up lines in every trial's log
     import keras  # noqa: F401 - timed on purpose: this is the start-up cost actor reuse saves
     import ray
@@ -180,7 +182,7 @@ def train_cnn_lstm(
     model, last_epoch = _model_to_train(hparams, data)
     fixed = {"val_majority_baseline": majority_baseline(data.y_train, data.y_val),
              "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
-             "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s}
+             "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s, **given}
     if last_epoch < max_epochs:
         # A trial the scheduler stops ends inside one of these reports, as it did in a per-epoch loop.
         train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch, model=model, seed=seed,

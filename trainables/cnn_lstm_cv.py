@@ -64,7 +64,9 @@ def train_cnn_lstm_cv(
     """
     entered = time.perf_counter()
     from eeg.training import import_tensorflow_quietly
+    from trainables.devices import hide_unassigned_gpus
 
+    given = hide_unassigned_gpus()  # before TensorFlow starts: a CPU trial on a GPU node takes no GPU
     import_tensorflow_quietly()
     import keras
     import ray
@@ -83,7 +85,8 @@ def train_cnn_lstm_cv(
     trainer = LockstepFolds(hparams, folds, seed=seed, models=models, epoch=epoch)
     baseline = sum(majority_baseline(f.y_train, f.y_val) for f in folds) / len(folds)
     fixed = {"val_majority_baseline": baseline, "node_id": ray.get_runtime_context().get_node_id(),
-             "hostname": socket.gethostname(), "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s}
+             "hostname": socket.gethostname(), "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s,
+             **given}
     policy = CheckpointPolicy(checkpoint_every)
     while trainer.epoch < max_epochs:
         started = time.perf_counter()

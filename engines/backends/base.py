@@ -21,7 +21,7 @@ __all__ = ["Backend", "Run", "SearchOutcome", "RAY_ONLY", "hostname", "no_sessio
 
 # Settings only the Ray engine reads: an engine on this machine notes a non-default value, never refuses it.
 RAY_ONLY = ("address", "storage", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "memory_per_trial",
-            "pending_timeout", "reuse_actors", "max_failures", "searcher", "checkpoint_every")
+            "placement", "pending_timeout", "reuse_actors", "max_failures", "searcher", "checkpoint_every")
 
 
 @dataclass(frozen=True)

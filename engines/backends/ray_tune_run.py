@@ -152,6 +152,8 @@ def collect_records(
                 # Ray's own failure count is not carried across --resume; a restart from a checkpoint is.
                 retries=max(int(saved_trial.get("retries", 0)), 0 if pausing else _restarts(frame)),
                 nodes=_nodes_in_order(frame, metrics),
+                cpus=finite_or_none(metrics.get("cpus")),
+                gpus=finite_or_none(metrics.get("gpus")),
             )
         )
     return records
@@ -239,7 +241,7 @@ class RayTuneBackend:
 
         settings, paths = run.settings, run.paths
         search = run.translated
-        trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(settings))
+        trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(run, search.decode))
         total = grid_size(search.param_space) if settings.searcher == "grid" else settings.max_trials
         if settings.resume:
             tuner = tune.Tuner.restore(paths.ray, trainable=trainable, resume_errored=True)
@@ -365,22 +367,42 @@ class RayTuneBackend:
             decode=decode,
         )
 
-    @staticmethod
-    def _check_fit(settings: Settings) -> None:
-        """Refuse a trial no node can hold (InputError), after waiting if the cluster may still grow."""
+    def _check_fit(self, settings: Settings) -> None:
+        """Refuse a trial no node can hold (InputError), after waiting if the cluster may still grow.
+
+        ``--placement auto`` asks CPUs of every node and a GPU share of GPU nodes: refused only when
+        neither fits; the GPU share it may give is kept for :meth:`_resources`.
+        """
         import ray
 
         from engines.backends.ray_cluster_fit import TrialRequest, cluster_can_grow, wait_for_fit
 
         memory_text = None if settings.memory_per_trial is None else str(settings.memory_per_trial)
-        request = TrialRequest(cpus=settings.cpus_per_trial, gpus=settings.gpus_per_trial,
+        auto = settings.placement == "auto"
+        request = TrialRequest(cpus=settings.cpus_per_trial, gpus=0.0 if auto else settings.gpus_per_trial,
                                memory_bytes=settings.memory_bytes, memory_text=memory_text)
+        if auto:
+            from engines.backends.ray_placement import AUTO_GPU_SHARE, auto_placement_line
+
+            self._auto_gpu_share, line = auto_placement_line(
+                request, settings.gpus_per_trial or AUTO_GPU_SHARE, ray.nodes())
+            if settings.verbose >= 1:
+                print(line, flush=True)
+            return
         # Given explicitly, --pending-timeout waits on any cluster (Ray's v1 autoscaler does not say it can grow).
         wait_for_fit(request, ray.nodes, can_grow=lambda: "pending_timeout" in settings.given or cluster_can_grow(),
                      timeout_s=settings.pending_timeout_s, timeout_text=str(settings.pending_timeout))
 
-    @staticmethod
-    def _resources(settings: Settings) -> dict[str, float]:
+    def _resources(self, run: Run, decode: Callable[[Mapping[str, Any]], dict] | None) -> Any:
+        """One request for every trial, or (``--placement auto``) a callable Ray asks per trial."""
+        settings = run.settings
+        if settings.placement == "auto":
+            from engines.backends.ray_placement import AutoPlacement
+
+            return AutoPlacement(cpus=settings.cpus_per_trial, gpu_share=getattr(self, "_auto_gpu_share", 0.0),
+                                 input_shape=tuple(run.data.prepared.input_shape),
+                                 n_classes=run.data.prepared.n_classes, decode=decode,
+                                 memory_bytes=settings.memory_bytes)
         resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
         if settings.memory_bytes:
             resources["memory"] = settings.memory_bytes

@@ -38,6 +38,8 @@ class TrialRecord:
     failure_reason: str | None = None
     retries: int = 0  # restarts after an error (node lost, worker crashed), each from the last checkpoint
     nodes: list[str] = field(default_factory=list)  # every node the trial ran on, in order
+    cpus: float | None = None  # what Ray gave the trial (--placement auto: its config decides)
+    gpus: float | None = None
     # --cv K: each fold's validation accuracy at the epoch of the best fold mean, and their standard deviation.
     fold_val_accuracy: list[float] = field(default_factory=list)
     val_accuracy_std: float | None = None

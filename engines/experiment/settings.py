@@ -24,6 +24,7 @@ from eeg.splits import STRATEGIES as SPLITS
 __all__ = [
     "DEFAULTS",
     "METHODS",
+    "PLACEMENTS",
     "SPLITS",
     "DATASET_KINDS",
     "SMOKE_MAX_EPOCHS",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 METHODS = ("ray", "optuna", "keras-tuner")
+# ray: fixed (every trial asks --cpus-per-trial/--gpus-per-trial) | auto (a GPU share for expensive configs).
+PLACEMENTS = ("fixed", "auto")
 SMOKE_MAX_EPOCHS, SMOKE_MAX_TRIALS = 2, 3
 
 DEFAULTS: dict[str, Any] = {
@@ -67,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "cpus_per_trial": 1.0,
     "gpus_per_trial": 0.0,
     "memory_per_trial": None,  # e.g. "2G": Ray schedules no more trials on a node than fit
+    "placement": "fixed",  # auto: each trial's request from its config (engines/backends/ray_placement.py)
     # An autoscaling cluster gets this long to add a node that can hold one trial (--gpus-per-trial on
     # CPU-only nodes, say) before the run is refused; given explicitly, any cluster waits that long.
     "pending_timeout": "15m",
@@ -132,6 +136,7 @@ class Settings:
     cpus_per_trial: float
     gpus_per_trial: float
     memory_per_trial: str | int | None
+    placement: str
     pending_timeout: str | float
     reuse_actors: bool
     max_failures: int
@@ -287,6 +292,7 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     """
     checked = {key: values.get(key, default) for key, default in DEFAULTS.items()}
     _one_of(checked, "method", METHODS)
+    _one_of(checked, "placement", PLACEMENTS)
     _one_of(checked, "split", SPLITS)
     _one_of(checked, "dataset", DATASET_KINDS)
     for key in ("max_trials", "max_epochs", "grace_period"):

@@ -1,7 +1,7 @@
 """A real three-node Ray cluster on this machine, started as a user starts one and driven as `make submit` drives the lab's.
 
 A head (0 CPUs: it only coordinates and hosts the job driver) and two workers with one CPU
-each, all started with plain ``ray start`` and token auth on 127.0.0.1, with their own ports.
+each (the second also advertises a GPU the machine has not, for ``--placement auto``), all started with plain ``ray start`` and token auth on 127.0.0.1, with their own ports.
 As on any machine where a user starts several nodes, they share Ray's default temp folder
 (``RAY_TMPDIR`` moves it under this test's private root, so the machine's /tmp/ray stays out
 of it) and one session folder: their runtime-env agents then share one copy of a job's working
@@ -41,10 +41,11 @@ def three_nodes():
     try:
         cluster.start_head(num_cpus=0)
         cluster.add_worker(num_cpus=1)
-        cluster.add_worker(num_cpus=1)
+        cluster.add_worker(num_cpus=1, num_gpus=1)  # advertises a GPU this machine has not: --placement auto
         nodes = cluster.wait_for_nodes(3)
         cluster.worker_ids = {n["node_id"] for n in nodes if not n.get("is_head_node")}
         cluster.head_id = next(n["node_id"] for n in nodes if n.get("is_head_node"))
+        cluster.gpu_worker_id = next(n["node_id"] for n in nodes if (n.get("resources_total") or {}).get("GPU"))
         assert len(cluster.worker_ids) == 2, nodes
         yield cluster
     finally:
@@ -144,3 +145,27 @@ def test_a_submitted_stand_in_tune_spreads_its_trials_over_both_workers_and_writ
     assert seen["python"] == sys.executable  # NODE_PYTHON reached the job as EEG_PYTHON
     assert seen["auth_mode"] == "token" and seen["head_node_id"] == three_nodes.head_id
     assert not seen["venv_uploaded"] and not seen["token_uploaded"]
+
+
+def test_placement_auto_sends_expensive_configs_to_the_gpu_node_and_a_cpu_trial_sees_no_gpu(three_nodes):
+    # The space leaves the batch to decide (tests/cluster/placement_space.yaml): 256 gets a GPU share, 1 does not.
+    # Random search with --seed 1 draws both (smoke test: 3 trials).
+    result, out = _submit(three_nodes, "placement", "tune_cluster.py",
+                          "--use-dummy-data --smoke-test --placement auto --searcher random --seed 1 "
+                          "--space tests/cluster/placement_space.yaml --cpus-per-trial 1")
+    log = result.stdout[-6000:] + result.stderr[-4000:]
+    assert result.returncode == 0, log
+    assert "--placement auto: trials with parameters x batch >= 4,000,000 get 0.5 GPU (1 GPU node(s))" in log, log
+    with (out / "tuning" / "placement" / "trials.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    gpu_trials = [r for r in rows if float(r["config/batch_size"]) == 256]
+    assert gpu_trials and len(gpu_trials) < len(rows), "the seed no longer draws both batches"
+    for row in rows:
+        expected = 0.5 if row in gpu_trials else 0.0
+        assert (float(row["cpus"]), float(row["gpus"])) == (1.0, expected), row
+        if expected:
+            assert row["node_id"] == three_nodes.gpu_worker_id, row
+    # What each trial's TensorFlow could see (its last result in Ray's storage): Ray's GPU id, or nothing.
+    for result_file in (three_nodes.root / "storage" / "placement").glob("trial_*/result.json"):
+        last = json.loads(result_file.read_text().splitlines()[-1])
+        assert last["visible_devices"] == ("0" if last["gpus"] else ""), last
