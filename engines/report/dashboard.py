@@ -60,8 +60,9 @@ def run_dashboard(settings: Settings, experiment: str | None, *, host: str, port
     config = read_json_object(experiment_dir / "config.json")  # the run's own --optuna-storage, if it had one
     url, study_id = study_address(experiment_dir, config.get("optuna_storage") or settings.optuna_storage)
     with dashboard_server(url, host, port) as server:
-        print(f"Optuna dashboard of {experiment_dir.name}: http://{host}:{port}/dashboard/studies/{study_id}", flush=True)
-        print(f"  every study in {url}: http://{host}:{port}/dashboard  (Ctrl-C stops it)", flush=True)
+        address = f"http://{host}:{port}/dashboard"
+        print(f"Optuna dashboard of {experiment_dir.name}: {address}/studies/{study_id}", flush=True)
+        print(f"  every study in {url}: {address}  (Ctrl-C stops it)", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
