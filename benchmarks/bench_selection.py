@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, add_common_args, dataset_npz, merge_result, run_cli  # noqa: E402
+from common import REPO, add_common_args, dataset_npz, merge_result, read_jsonl_rows, run_cli  # noqa: E402
 
 __all__ = ["main", "test_accuracy_of"]
 
@@ -92,7 +92,7 @@ def main() -> int:
     data_file = dataset_npz(work, smoke=False)  # the default synthetic data, built once (kept in --work)
     done_file = work / "runs.jsonl"
     size = (args.trials, args.epochs, args.folds)
-    rows = [row for row in _read_rows(done_file) if tuple(row.get("size", ())) == size]
+    rows = [row for row in read_jsonl_rows(done_file) if tuple(row.get("size", ())) == size]
     for seed in range(args.seeds):  # seed-major: an interrupted run still leaves whole seeds in results.json
         for split in args.splits.split(","):
             for folds in (None, args.folds):
@@ -107,19 +107,6 @@ def main() -> int:
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=2))
     print(f"wrote selection into {path}; runs kept in {work}")
     return 0
-
-
-def _read_rows(path: Path) -> list[dict]:
-    """The runs an earlier call finished (a line cut off by a kill is dropped)."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 if __name__ == "__main__":

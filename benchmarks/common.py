@@ -25,6 +25,7 @@ __all__ = [
     "REPO",
     "machine",
     "merge_result",
+    "read_jsonl_rows",
     "spread",
     "dataset_npz",
     "run_cli",
@@ -73,6 +74,19 @@ def merge_result(out_dir: str | Path, key: str, figures: Any, command: Sequence[
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n")
     tmp.replace(path)
     return path
+
+
+def read_jsonl_rows(path: Path) -> list[dict]:
+    """The rows a resumable benchmark's earlier call finished, one JSON object a line (a line cut off by a kill is dropped)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
 
 
 def _json_default(value: Any) -> Any:
