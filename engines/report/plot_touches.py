@@ -72,18 +72,23 @@ def finish_slice(figure: Any, study: Any) -> None:
     import optuna
 
     stopped = stopped_numbers(study)
+    categorical = optuna.distributions.CategoricalDistribution
     panels = [a for a in figure.get_axes() if a.get_label() != "<colorbar>"]
     for axes in panels:
         for label in axes.get_xticklabels():
             label.set_rotation(30)
             label.set_horizontalalignment("right")
         parameter = axes.get_xlabel()
+        kinds = {type(trial.distributions[parameter]) for trial in study.trials if parameter in trial.distributions}
+        if kinds == {optuna.distributions.IntDistribution}:
+            _whole_numbers(axes.xaxis)  # n_conv_blocks 1..3, not 1.0, 1.5, ...
         marked = [t for t in study.trials if t.number in stopped and t.state == optuna.trial.TrialState.COMPLETE
                   and parameter in t.params]
         if marked:
-            # Optuna places a str/bool choice at the category named repr(value); a number at its value.
-            axes.scatter([repr(v) if isinstance(v := t.params[parameter], (str, bool)) else v for t in marked],
-                         [t.value for t in marked], **_STOPPED)
+            # Optuna places every choice of a categorical parameter (kernel_size 3/5/7 too) at the category
+            # named repr(value), and a searched number at its value.
+            axes.scatter([repr(t.params[parameter]) if isinstance(t.distributions[parameter], categorical)
+                          else t.params[parameter] for t in marked], [t.value for t in marked], **_STOPPED)
     if panels:
         panels[0].set_ylabel("validation accuracy", fontsize=10)
         for axes in panels:

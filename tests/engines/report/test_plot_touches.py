@@ -14,15 +14,18 @@ matplotlib.use("Agg")
 
 
 def _study() -> "optuna.Study":
-    """Six trials over a number and a str choice; trials 1 and 4 (both rmsprop) were stopped early."""
+    """Six trials over a number, a str choice and a number choice; trials 1 and 4 (rmsprop; kernel 7, 5) stopped early."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True),
-                     "optimizer": optuna.distributions.CategoricalDistribution(["adam", "adamw", "rmsprop"])}
+                     "optimizer": optuna.distributions.CategoricalDistribution(["adam", "adamw", "rmsprop"]),
+                     "kernel_size": optuna.distributions.CategoricalDistribution([3, 5, 7]),
+                     "n_conv_blocks": optuna.distributions.IntDistribution(1, 3)}
     study = optuna.create_study(direction="maximize")
-    for number, (lr, optimizer) in enumerate([(1e-3, "adam"), (3e-4, "rmsprop"), (1e-2, "adam"),
-                                              (5e-4, "adamw"), (2e-3, "rmsprop"), (8e-4, "adamw")]):
+    for number, (lr, optimizer, kernel) in enumerate([(1e-3, "adam", 3), (3e-4, "rmsprop", 7), (1e-2, "adam", 3),
+                                                      (5e-4, "adamw", 5), (2e-3, "rmsprop", 5), (8e-4, "adamw", 3)]):
         study.add_trial(optuna.trial.create_trial(
-            params={"learning_rate": lr, "optimizer": optimizer}, distributions=distributions,
+            params={"learning_rate": lr, "optimizer": optimizer, "kernel_size": kernel, "n_conv_blocks": 1 + number % 3},
+            distributions=distributions,
             value=0.5 + 0.05 * number, user_attrs={"status": "stopped_early" if number in (1, 4) else "complete"}))
     return study
 
@@ -56,7 +59,7 @@ def test_slice_crosses_the_stopped_trials_in_numeric_and_categorical_panels_alik
     figure = panels[0].figure
     finish_slice(figure, study)
     by_name = {a.get_xlabel(): a for a in figure.get_axes() if a.get_label() != "<colorbar>"}
-    assert set(by_name) == {"learning_rate", "optimizer"}
+    assert set(by_name) == {"learning_rate", "optimizer", "kernel_size", "n_conv_blocks"}
     for name, axes in by_name.items():
         crosses = _red_crosses(axes)
         assert len(crosses) == 1 and len(crosses[0].get_offsets()) == 2, name  # trials 1 and 4, in every panel
@@ -66,4 +69,9 @@ def test_slice_crosses_the_stopped_trials_in_numeric_and_categorical_panels_alik
     assert sorted(labels) == ["'adam'", "'adamw'", "'rmsprop'"]
     rmsprop = labels.index("'rmsprop'")
     assert _red_crosses(by_name["optimizer"])[0].get_offsets()[:, 0].tolist() == [rmsprop, rmsprop]
+    # A choice of numbers is a category too (Optuna draws kernel_size 3/5/7 at positions 0/1/2, not at 3/5/7).
+    kernels = [t.get_text() for t in by_name["kernel_size"].get_xticklabels()]
+    assert kernels == ["3", "5", "7"]
+    assert sorted(_red_crosses(by_name["kernel_size"])[0].get_offsets()[:, 0].tolist()) == [1, 2]
+    assert all(float(tick).is_integer() for tick in by_name["n_conv_blocks"].get_xticks())
     assert "red x: stopped early" in figure._suptitle.get_text()
