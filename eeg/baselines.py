@@ -27,6 +27,7 @@ __all__ = [
     "summary_features",
     "fit_baselines",
     "fit_baselines_on",
+    "fit_baselines_over_folds",
     "best_baseline",
     "baselines_line",
 ]
@@ -175,6 +176,23 @@ def fit_baselines_on(prepared: Any, *, with_test: bool, seed: int = 0) -> list[B
     """:func:`fit_baselines` on an :class:`eeg.training.PreparedData`; ``with_test=False`` never reads its test split."""
     test = (prepared.X_test, prepared.y_test) if with_test else (None, None)
     return fit_baselines(prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, *test, seed=seed)
+
+
+def fit_baselines_over_folds(folds: Sequence[Any], *, seed: int = 0) -> list[BaselineResult]:
+    """Each baseline scored as a ``--cv K`` trial is: mean validation accuracy over the folds, C chosen on that mean.
+
+    ``folds`` are :class:`eeg.training.PreparedData` without a test split; ``test_accuracy`` stays None.
+    """
+    per_fold = [fit_baselines_on(fold, with_test=False, seed=seed) for fold in folds]
+    results = []
+    for runs in zip(*per_fold):  # the same baseline on every fold
+        first = runs[0]
+        mean_by_C = {C: float(np.mean([run.val_by_C[C] for run in runs])) for C in first.val_by_C}
+        chosen = max(mean_by_C, key=lambda c: (mean_by_C[c], -c))  # as one fold's: ties go to the smaller C
+        results.append(BaselineResult(key=first.key, name=first.name, C=chosen, val_accuracy=mean_by_C[chosen],
+                                      test_accuracy=None, val_by_C=mean_by_C,
+                                      fit_s=round(sum(run.fit_s for run in runs), 3), n_train=first.n_train))
+    return results
 
 
 def best_baseline(results: Sequence[BaselineResult], *, on: str = "test") -> BaselineResult:

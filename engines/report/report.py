@@ -105,7 +105,9 @@ def summary_text(experiment_dir: Path, output_dir: str = "models", progress: Exp
     lines += fold_spread_lines(experiment_dir)
     if summary.get("val_baselines"):
         parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
-        lines.append(f"Classical baselines on the same validation split: {parts}")
+        folds = summary.get("cv_folds")  # --cv K: trials and baselines were scored on K folds
+        lines.append(f"Classical baselines on {f'the same {folds} folds (mean)' if folds else 'the same validation split'}: "
+                     f"{parts}")
     summary.setdefault("best_val_accuracy", max((max(t.val_accuracy) for t in scored), default=None))
     lines += _selection_lines(summary, _verify_results(experiment_dir, output_dir))
     failed = [t for t in progress.trials if t.status in ("failed", "diverged") and t.failure_reason is not None]

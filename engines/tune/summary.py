@@ -36,24 +36,29 @@ def validation_context(data: Any, seed: int) -> ValidationContext:
     """The majority and classical baselines on the validation split the trials were scored on, and its warnings.
 
     Validation only: the test split stays unread until ``train``/``verify``. The baselines' C is
-    chosen on the same validation split, so their score is as optimistic as the best trial's.
+    chosen on the same validation split, so their score is as optimistic as the best trial's. With
+    ``--cv K`` the trials were scored on K folds: so are the baselines (their mean, C chosen on it).
     """
-    from eeg.baselines import fit_baselines_on
+    from eeg.baselines import fit_baselines_on, fit_baselines_over_folds
     from eeg.errors import DataError
     from eeg.splits import majority_baseline, validation_warnings
 
     dataset, split = getattr(data, "dataset", None), getattr(data, "split", None)
     warnings = validation_warnings(dataset, split) if dataset is not None and split is not None else []
+    folds = getattr(data, "folds", None)
     try:
-        baselines = [b.as_dict() for b in fit_baselines_on(data.prepared, with_test=False, seed=seed)]
+        fitted = fit_baselines_over_folds(folds, seed=seed) if folds else fit_baselines_on(data.prepared, with_test=False,
+                                                                                          seed=seed)
+        baselines = [b.as_dict() for b in fitted]
     except (DataError, ValueError) as error:
         # A training split of one class, or features scikit-learn cannot take (values near float32's
         # largest overflow its float64 sums): the trials' own numbers, already searched for, still stand.
         baselines = []
         warnings.append(f"warning: classical baselines not fitted: {str(error).splitlines()[0][:200]}")
     prepared = data.prepared
-    return ValidationContext(majority_baseline(prepared.y_train, prepared.y_val), 1.0 / prepared.n_classes,
-                             baselines, warnings)
+    majority = (sum(majority_baseline(f.y_train, f.y_val) for f in folds) / len(folds) if folds
+                else majority_baseline(prepared.y_train, prepared.y_val))
+    return ValidationContext(majority, 1.0 / prepared.n_classes, baselines, warnings)
 
 
 def summarise(
@@ -132,9 +137,12 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         f"retries: {summary.get('retries', 0)}; epochs spent: {summary['epochs_spent']}; nodes: {len(summary['nodes'])}; "
         f"worker utilisation: {summary['worker_utilisation'] or 0:.0%} over {summary['run_wall_s']:.0f} s"
     )
+    folds = summary.get("cv_folds")  # --cv K: trials and baselines were scored on K folds
+    where = f"the same {folds} folds (mean)" if folds else "the same validation split"
+    this = f"these {folds} folds" if folds else "this validation split"
     if summary.get("val_baselines"):
         parts = ", ".join(f"{b['name']} {b['val_accuracy']:.1%}" for b in summary["val_baselines"])
-        lines.append(f"Classical baselines on the same validation split: {parts} (their C chosen on it too); "
+        lines.append(f"Classical baselines on {where}: {parts} (their C chosen on it too); "
                      "`make verify` compares on the test split")
     lines += summary.get("selection_warnings") or []
     beaten = [b for b in summary.get("val_baselines") or []
@@ -142,7 +150,7 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
     if beaten:
         top = max(beaten, key=lambda b: b["val_accuracy"])
         lines.append(f"The {top['name']} ({top['val_accuracy']:.1%}) beat the best trial "
-                     f"({summary['best_val_accuracy']:.1%}) on this validation split: more trials or epochs may "
+                     f"({summary['best_val_accuracy']:.1%}) on {this}: more trials or epochs may "
                      "close the gap, and `make verify` says whether it holds on the test split")
     if summary.get("workers"):
         lines.append(f"Study '{summary['study']}': {summary['trials']} trials from {summary['workers']} worker(s), "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eeg.baselines import BASELINES, baselines_line, best_baseline, fit_baselines, summary_features
+from eeg.baselines import (BASELINES, baselines_line, best_baseline, fit_baselines, fit_baselines_over_folds,
+                           summary_features)
 from eeg.errors import DataError, InputError
 
 
@@ -66,3 +67,21 @@ def test_bad_arguments_name_the_rule():
         fit_baselines(X, y, X, y, keys=("random_forest",))
     with pytest.raises(DataError, match="one class only"):
         fit_baselines(X, np.zeros_like(y), X, y)
+
+
+def test_over_folds_each_baseline_is_scored_like_a_cv_trial_mean_over_folds_and_c_chosen_on_the_mean():
+    from eeg.training import PreparedData
+
+    folds = []
+    for seed in range(3):
+        X_train, y_train = _blobs(60, seed)
+        X_val, y_val = _blobs(30, 10 + seed)
+        folds.append(PreparedData(X_train, y_train, X_val, y_val, None, None, n_classes=3, class_names=("a", "b", "c")))
+    per_fold = [fit_baselines(f.X_train, f.y_train, f.X_val, f.y_val, grid=(0.01, 1.0)) for f in folds]
+    pooled = fit_baselines_over_folds(folds)
+    assert [r.key for r in pooled] == list(BASELINES) and all(r.test_accuracy is None for r in pooled)
+    for position, result in enumerate(pooled):
+        runs = [fold[position] for fold in per_fold]
+        for C in (0.01, 1.0):
+            assert result.val_by_C[C] == pytest.approx(np.mean([run.val_by_C[C] for run in runs]))
+        assert result.val_accuracy == max(result.val_by_C.values()) == result.val_by_C[result.C]

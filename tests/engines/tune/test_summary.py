@@ -83,3 +83,21 @@ def test_the_validation_context_fits_the_baselines_on_validation_only():
     assert context.chance == pytest.approx(1 / 3) and 0 < context.majority_baseline < 1
     assert {b["name"] for b in context.baselines} == {"logistic regression", "RBF-SVM"}
     assert set(context.as_summary()) == {"val_majority_baseline", "chance", "val_baselines", "selection_warnings"}
+
+
+def test_with_cv_the_baselines_are_scored_on_the_same_folds_and_the_lines_say_so():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = (rng.normal(size=(60, 4)) + y[:, None]).astype(np.float32)
+    folds = [PreparedData(np.delete(X, part, 0), np.delete(y, part), X[part], y[part], None, None, n_classes=3,
+                          class_names=("a", "b", "c")) for part in (slice(0, 20), slice(20, 40), slice(40, 60))]
+    data = type("Data", (), {"prepared": folds[0], "folds": folds})()
+    context = validation_context(data, seed=0)
+    single = validation_context(type("Data", (), {"prepared": folds[0]})(), seed=0)
+    assert {b["name"] for b in context.baselines} == {"logistic regression", "RBF-SVM"}
+    assert [b["val_by_C"] for b in context.baselines] != [b["val_by_C"] for b in single.baselines]
+    lines = summary_lines(summary(cv_folds=3, val_baselines=[{"name": "RBF-SVM", "val_accuracy": 0.9}]),
+                          best_file="b.json", trials_table="t.parquet", study_url="sqlite:///x.db",
+                          unfinished_line="Not finished")
+    assert any(line.startswith("Classical baselines on the same 3 folds (mean): RBF-SVM 90.0%") for line in lines)
+    assert any("beat the best trial (60.0%) on these 3 folds" in line for line in lines)
