@@ -63,7 +63,7 @@ def finish_parallel(axes: Any) -> None:
         if image.get_label() == "<colorbar>":
             image.set_ylabel("validation accuracy (best epoch)", fontsize=11)
     names = [label.get_text() for label in axes.get_xticklabels()]
-    if names and names[0] == "Objective Value":
+    if names and names[0] in ("Objective Value", "val_accuracy"):  # the latter: the study's metric name
         axes.set_xticks(axes.get_xticks(), ["validation accuracy", *names[1:]])
 
 

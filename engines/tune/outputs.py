@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -18,6 +19,7 @@ from engines.experiment.layout import ExperimentPaths
 from engines.experiment.records import OPTUNA_STATES, TrialRecord
 from engines.experiment.settings import Settings
 from engines.experiment.trials_table import write_trials_table
+from engines.tune.optuna_bulk import add_trials_at_once
 
 __all__ = [
     "best_hyperparameters_document",
@@ -135,7 +137,10 @@ def write_optuna_study(
         except KeyError:
             pass  # first run with this name
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
-        study.add_trials(frozen)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(["val_accuracy"])  # the dashboard's axis, not "Objective 0"
+        add_trials_at_once(study, storage, frozen)
 
 
 @dataclass(frozen=True)
