@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from eeg.errors import InputError
@@ -169,7 +170,7 @@ def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
 
 def build_search(
     searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False,
-    max_concurrent: int | None = None,
+    max_concurrent: int | None = None, live_study: tuple[str, str] | None = None,
 ) -> RaySearch:
     """Translate the plain-data space for ``searcher``; each backend has exactly one translator.
 
@@ -182,6 +183,9 @@ def build_search(
         smoke_test: a grid over one axis of two points instead of the full small grid.
         max_concurrent: ``--max-concurrent`` for random and grid: Ray ignores ``max_concurrent_trials`` beside a
             ready-made BasicVariantGenerator (it only wraps Searchers in a ConcurrencyLimiter), so it goes in here.
+        live_study: ``(RDB URL, study name)``: OptunaSearch keeps its study there, so every trial is in it as it runs
+            (``make dashboard`` shows them live) and a resumed searcher goes on in it; :func:`fresh_study_storage`.
+            Without it, in memory.
     """
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -197,7 +201,8 @@ def build_search(
         # Multivariate TPE models the knobs jointly (conditional ones by group); Optuna flags it experimental.
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
-        alg = OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE)
+        where = {"storage": fresh_study_storage(*live_study), "study_name": live_study[1]} if live_study else {}
+        alg = OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE, **where)
         return RaySearch(ResultOnCull(alg), {}, max_trials, None)
     if searcher == "hyperopt":
         from ray.tune.search.hyperopt import HyperOptSearch
@@ -242,6 +247,23 @@ def build_search(
             )
         return RaySearch(BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent or 0), grid, 1, None)
     raise InputError(f"--searcher must be one of {', '.join(SEARCHERS)}, got {searcher!r}")
+
+
+def fresh_study_storage(url: str, name: str) -> Any:
+    """The RDB storage of ``url`` with no study ``name`` left in it: a new experiment's searcher must not learn from
+    a deleted experiment's trials (OptunaSearch loads an existing study of its name)."""
+    import optuna
+
+    kwargs = {}
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"engine_kwargs": {"connect_args": {"timeout": 60}}}  # a parallel run may hold the write lock
+    storage = optuna.storages.RDBStorage(url, **kwargs)
+    try:
+        optuna.delete_study(study_name=name, storage=storage)
+    except KeyError:
+        pass  # the usual case
+    return storage
 
 
 def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:

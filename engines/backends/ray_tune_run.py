@@ -187,11 +187,15 @@ class RayTuneBackend:
         return tune.Tuner.can_restore(paths.ray) or (paths.local / "trials.parquet").exists()
 
     def translate(self, settings: Settings, space: Any) -> Any:
+        return self._build_search(settings, space)
+
+    @staticmethod
+    def _build_search(settings: Settings, space: Any, live_study: tuple[str, str] | None = None) -> Any:
         from eeg.model import DEFAULT_HPARAMS
 
         return build_search(settings.searcher, space, max_trials=settings.max_trials, seed=settings.seed,
                             defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test,
-                            max_concurrent=settings.max_concurrent)
+                            max_concurrent=settings.max_concurrent, live_study=live_study)
 
     def already_done(self, settings: Settings, paths: ExperimentPaths) -> str | None:
         if not settings.resume:
@@ -241,6 +245,9 @@ class RayTuneBackend:
 
         settings, paths = run.settings, run.paths
         search = run.translated
+        if settings.searcher == "optuna" and not settings.resume:  # a resumed searcher keeps its own study
+            # Built again now that results may be written: TPE keeps its study in the experiment's database.
+            search = self._build_search(settings, run.space, live_study=(paths.optuna_url, paths.live_study_name))
         trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(run, search.decode))
         total = grid_size(search.param_space) if settings.searcher == "grid" else settings.max_trials
         if settings.resume:

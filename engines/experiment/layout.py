@@ -29,6 +29,7 @@ from engines.experiment.settings import Settings
 
 __all__ = [
     "STUDY_NAME",
+    "LIVE_SUFFIX",
     "ExperimentPaths",
     "experiment_paths",
     "timestamped_name",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 STUDY_NAME = "emotion_recognition_optuna"  # the guide's 8.4 loads this name
+LIVE_SUFFIX = ":live"  # ExperimentPaths.live_study_name
 OPTUNA_DB = "optuna.db"
 
 # What shapes a search: the same command with the same values finds the same experiment.
@@ -98,6 +100,12 @@ class ExperimentPaths:
     def study_name(self) -> str:
         """The experiment's own Optuna study; :data:`STUDY_NAME` always shows the latest run."""
         return study_location(self.tuning, self.name, None)[1]
+
+    @property
+    def live_study_name(self) -> str:
+        """Ray's OptunaSearch keeps its own study here while trials run (``make dashboard`` shows it live). Its own
+        name: the run's end rewrites :attr:`study_name` from the records, and a resumed searcher needs its study."""
+        return f"{self.study_name}{LIVE_SUFFIX}"
 
     @property
     def lock_file(self) -> Path:

@@ -1,8 +1,10 @@
 """``tune_cluster.py dashboard``: optuna-dashboard on an experiment's Optuna study, on this machine only by default.
 
 Every method writes the experiment's study (``<output-dir>/tuning/optuna.db``, or ``--optuna-storage``):
-a native Optuna run as its trials run, the Ray and Keras Tuner methods when they end. The dashboard
-reads the storage live, so a page reload shows trials added since.
+a native Optuna run as its trials run, the Ray and Keras Tuner methods when they end. A Ray run with
+``--searcher optuna`` also has OptunaSearch's own study, ``<study>:live``, in the same storage while
+trials run; the dashboard opens it until the run's end has written the experiment's study. The
+dashboard reads the storage live, so a page reload shows trials added since.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from eeg.errors import InputError
 from engines.experiment.files import read_json_object
-from engines.experiment.layout import study_location
+from engines.experiment.layout import LIVE_SUFFIX, study_location
 from engines.experiment.settings import Settings
 from engines.report.report import find_experiment
 
@@ -25,15 +27,18 @@ def study_address(experiment_dir: Path, optuna_storage: str | None) -> tuple[str
     import optuna
 
     url, name = study_location(experiment_dir.parent, experiment_dir.name, optuna_storage)
-    missing = InputError(f"{experiment_dir}: no Optuna study {name!r} in {url} yet (a Ray or Keras Tuner run writes it "
-                         f"when it ends; a native Optuna run as it goes)")
+    missing = InputError(f"{experiment_dir}: no Optuna study {name!r} in {url} yet (native Optuna and Ray's "
+                         f"--searcher optuna write it as trials run; other searchers and Keras Tuner when the run ends)")
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise missing  # opening it would create an empty database
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        return url, optuna.storages.get_storage(url).get_study_id_from_name(name)
-    except (KeyError, ValueError):
-        raise missing from None
+    storage = optuna.storages.get_storage(url)
+    for each in (name, f"{name}{LIVE_SUFFIX}"):  # the finished run's study, else the one Ray's TPE keeps as it runs
+        try:
+            return url, storage.get_study_id_from_name(each)
+        except (KeyError, ValueError):
+            continue
+    raise missing
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -120,3 +120,46 @@ def test_the_auto_checkpoint_policy_saves_first_then_once_training_outweighs_sav
         assert slow.due(epoch)
         slow.saved(0.3)
     assert [e for e in range(1, 7) if CheckpointPolicy(2).due(e)] == [2, 4, 6]
+
+
+def trained_then_tell_the_reuse_wait(config, data, folder):
+    """The trainable as Ray runs it; afterwards, the wait Ray will use when it reuses this actor."""
+    import os
+
+    from trainables.cnn_lstm import train_cnn_lstm
+
+    try:
+        train_cnn_lstm(config, data, max_epochs=4)
+    finally:  # also when the scheduler stops the trial inside a report
+        (Path(folder) / f"{os.getpid()}-{config['learning_rate']}").write_text(
+            os.environ.get("TUNE_FUNCTION_THREAD_TIMEOUT_S", "unset"))
+
+
+@pytest.mark.slow  # a Ray experiment
+def test_actors_of_trials_asha_stopped_are_reused_with_a_long_wait_and_every_trial_runs(local_ray, tuning_data,
+                                                                                          tmp_path):
+    """A reused actor waits for the last trial's thread; Ray's 2 s ran out on a loaded machine and failed the next
+    trial ("Could not re-use actor"), never retried (trainables.stopping)."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from trainables.stopping import REUSE_WAIT_S
+
+    told = tmp_path / "told"
+    told.mkdir()
+    trainable = tune.with_resources(
+        tune.with_parameters(trained_then_tell_the_reuse_wait, data=tuning_data, folder=str(told)), {"cpu": 1})
+    rates = [3e-3, 1e-5, 2e-3, 2e-5, 1e-3, 3e-5]  # every other one learns nothing: ASHA stops it
+    tuner = tune.Tuner(
+        trainable, param_space={"learning_rate": tune.grid_search(rates), "n_conv_blocks": 1, "use_lstm": False},
+        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", reuse_actors=True,
+                                    scheduler=ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2)),
+        run_config=tune.RunConfig(name="stops", storage_path=str(tmp_path / "ray"), verbose=0),
+    )
+    grid = tuner.fit()
+    assert [str(result.error)[:80] for result in grid if result.error] == []
+    epochs = sorted(result.metrics["epoch"] for result in grid)
+    assert len(epochs) == len(rates) and epochs[0] < 4, epochs  # some stopped early, and every trial ran
+    reports = list(told.iterdir())
+    assert len({p.name.split("-")[0] for p in reports}) < len(rates), "no actor was reused: nothing shown"
+    assert {p.read_text() for p in reports} == {str(REUSE_WAIT_S)}

@@ -90,3 +90,27 @@ def test_bohb_builds_ray_tune_bohb_and_hyperband_for_bohb():
     config = search.search_alg.suggest("t0")
     SPACE.validate_config(search.decode(config))
     assert isinstance(build_scheduler("bohb", max_epochs=9, grace_period=1), HyperBandForBOHB)
+
+
+def test_tpe_with_a_live_study_writes_each_trial_as_it_runs_and_drops_a_stale_study(tmp_path):
+    import optuna
+
+    from eeg.model import DEFAULT_HPARAMS
+    from search_spaces import get_space
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    stale = optuna.create_study(study_name="live", storage=url, direction="maximize")
+    stale.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.9))  # a deleted experiment's
+    search = build_search("optuna", get_space(), max_trials=3, seed=0, defaults=DEFAULT_HPARAMS,
+                          live_study=(url, "live"))
+    searcher = search.search_alg
+    config = searcher.suggest("t1")
+    assert "learning_rate" in config
+    searcher.on_trial_result("t1", {"val_accuracy": 0.4, "training_iteration": 1})
+    trials = optuna.load_study(study_name="live", storage=url).trials
+    assert [(t.state.name, t.intermediate_values) for t in trials] == [("RUNNING", {1: 0.4})]  # read mid-run
+    assert trials[0].params["learning_rate"] == config["learning_rate"]
+    searcher.on_trial_complete("t1", {"val_accuracy": 0.5, "training_iteration": 2})
+    searcher.suggest("t2")
+    trials = optuna.load_study(study_name="live", storage=url).trials
+    assert [(t.state.name, t.value) for t in trials] == [("COMPLETE", 0.5), ("RUNNING", None)]

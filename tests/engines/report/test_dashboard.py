@@ -53,6 +53,18 @@ def test_the_study_of_the_experiment_is_found_by_its_own_name(tmp_path):
     assert study_address(experiment, None) == (url, 1)
 
 
+def test_while_a_ray_run_goes_its_searchers_live_study_is_opened_then_the_experiments_own(tmp_path):
+    import optuna
+
+    experiment = _experiment(tmp_path)
+    url, name = study_location(experiment.parent, experiment.name, None)
+    optuna.create_study(study_name="someone else's", storage=url)
+    optuna.create_study(study_name=f"{name}:live", storage=url)  # OptunaSearch's, as the run goes
+    assert study_address(experiment, None) == (url, 2)
+    optuna.create_study(study_name=name, storage=url)  # the run's end wrote the experiment's study
+    assert study_address(experiment, None) == (url, 3)
+
+
 def test_a_port_in_use_is_refused_in_one_line(tmp_path):
     url = _study_with_two_trials(_experiment(tmp_path))
     with socket.socket() as taken:
