@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, add_common_args, merge_result, read_jsonl_rows, run_cli  # noqa: E402
+from common import REPO, add_common_args, append_jsonl_row, merge_result, read_jsonl_rows, run_cli  # noqa: E402
 
 __all__ = ["PAIRINGS", "anytime_from_reports", "epochs_to_reach", "main"]
 
@@ -118,8 +118,7 @@ def main() -> int:
             continue
         row = {**one_run(work, key, searcher, scheduler, args), "size": size}
         rows.append(row)
-        with open(done_file, "a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        append_jsonl_row(done_file, row)
         merge_result(args.out, "search_real_check", summarise(rows, surrogate, args))  # after every run: partial ones count
     figures = summarise(rows, surrogate, args)
     path = merge_result(args.out, "search_real_check", figures)

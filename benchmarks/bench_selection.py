@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, add_common_args, dataset_npz, merge_result, read_jsonl_rows, run_cli  # noqa: E402
+from common import REPO, add_common_args, append_jsonl_row, dataset_npz, merge_result, read_jsonl_rows, run_cli  # noqa: E402
 
 __all__ = ["main", "test_accuracy_of"]
 
@@ -100,8 +100,7 @@ def main() -> int:
                     continue
                 row = {**one_run(work, data_file, split, seed, folds, args), "size": list(size)}
                 rows.append(row)
-                with open(done_file, "a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                append_jsonl_row(done_file, row)
             figures = summarise(rows, args)
             path = merge_result(args.out, "selection", figures)
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=2))

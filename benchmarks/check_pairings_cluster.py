@@ -2,11 +2,11 @@
 
 A head and one worker (1 CPU each) started with plain ``ray start`` on 127.0.0.1 with token authentication,
 sharing Ray's temp folder as a user's nodes on one machine do (:class:`cluster.local_cluster.LocalRayCluster`).
-Each pairing runs ``tune_cluster.py --address ... --use-dummy-data --smoke-test`` (the real trainable) for
-``--trials`` trials; a run passes when it exits 0 with every trial accounted for in ``summary.json`` (or the
+Each pairing runs ``tune_cluster.py --address ... --use-dummy-data`` (the real trainable, the default data)
+for ``--trials`` trials of ``--epochs`` epochs; a run passes when it exits 0 with every trial accounted for in ``summary.json`` (or the
 searcher said it ran out of suggestions). The trials table says on how many nodes the trials ran.
 
-Usage: python benchmarks/check_pairings_cluster.py [--trials 4] [--epochs 2] [--work DIR] [--out benchmarks/]
+Usage: python benchmarks/check_pairings_cluster.py [--trials 6] [--epochs 3] [--work DIR] [--out benchmarks/]
 With ``--work DIR`` each finished run is appended to ``DIR/runs.jsonl`` and a rerun skips it.
 """
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, add_common_args, merge_result, read_jsonl_rows  # noqa: E402
+from common import REPO, add_common_args, append_jsonl_row, merge_result, read_jsonl_rows  # noqa: E402
 
 __all__ = ["PAIRINGS", "main"]
 
@@ -41,7 +43,7 @@ def one_run(address: str, env: dict[str, str], work: Path, searcher: str, schedu
     key = f"{searcher}_{scheduler}" + (f"_mc{max_concurrent}" if max_concurrent else "")
     output = work / key
     shutil.rmtree(output, ignore_errors=True)
-    command = [sys.executable, str(REPO / "tune_cluster.py"), "--address", address, "--use-dummy-data", "--smoke-test",
+    command = [sys.executable, str(REPO / "tune_cluster.py"), "--address", address, "--use-dummy-data",
                "--searcher", searcher, "--scheduler", scheduler, "--max-trials", str(args.trials),
                "--max-epochs", str(args.epochs), "--grace-period", "1", "--seed", "0", "--cpus-per-trial", "1",
                "--output-dir", str(output), "--name", key, "--verbose", "1"]
@@ -70,13 +72,13 @@ def one_run(address: str, env: dict[str, str], work: Path, searcher: str, schedu
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=900, help="seconds one run may take before it counts as hung")
     parser.add_argument("--work", help="keep the runs here and skip those already in DIR/runs.jsonl (resumable)")
     add_common_args(parser)
     args = parser.parse_args()
-    from cluster.local_cluster import LocalRayCluster, ray_auth_env, write_token
+    from cluster.local_cluster import LocalRayCluster, write_token
 
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="check_pairings_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -86,12 +88,13 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="pairings-cluster-"))
     token = root / "token"
     write_token(token)
-    cluster = LocalRayCluster(root, token)
+    cluster = LocalRayCluster(root, token, shared_temp_dir=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the nodes (finally below)
     try:
         cluster.start_head(num_cpus=1)
         cluster.add_worker(num_cpus=1)
         cluster.wait_for_nodes(2)
-        env = {**__import__("os").environ, **ray_auth_env(token), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {**os.environ, **cluster.env, "TF_CPP_MIN_LOG_LEVEL": "2"}
         for searcher, scheduler in PAIRINGS:
             for max_concurrent in (None, 2):
                 key = f"{searcher}_{scheduler}" + (f"_mc{max_concurrent}" if max_concurrent else "")
@@ -99,8 +102,7 @@ def main() -> int:
                     continue
                 row = {**one_run(cluster.address, env, work, searcher, scheduler, max_concurrent, args), "size": size}
                 rows.append(row)
-                with open(done_file, "a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                append_jsonl_row(done_file, row)
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

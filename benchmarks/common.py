@@ -76,6 +76,12 @@ def merge_result(out_dir: str | Path, key: str, figures: Any, command: Sequence[
     return path
 
 
+def append_jsonl_row(path: Path, row: dict) -> None:
+    """Keep one finished run of a resumable benchmark (a line of JSON), so a rerun after a kill skips it."""
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
 def read_jsonl_rows(path: Path) -> list[dict]:
     """The rows a resumable benchmark's earlier call finished, one JSON object a line (a line cut off by a kill is dropped)."""
     if not path.is_file():
