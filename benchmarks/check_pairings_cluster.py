@@ -42,9 +42,10 @@ def one_run(address: str, env: dict[str, str], work: Path, searcher: str, schedu
 
     key = f"{searcher}_{scheduler}" + (f"_mc{max_concurrent}" if max_concurrent else "")
     output = work / key
+    trials = _grid_size() if searcher == "grid" else args.trials  # a grid runs its whole grid once
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, str(REPO / "tune_cluster.py"), "--address", address, "--use-dummy-data",
-               "--searcher", searcher, "--scheduler", scheduler, "--max-trials", str(args.trials),
+               "--searcher", searcher, "--scheduler", scheduler, "--max-trials", str(trials),
                "--max-epochs", str(args.epochs), "--grace-period", "1", "--seed", "0", "--cpus-per-trial", "1",
                "--output-dir", str(output), "--name", key, "--verbose", "1"]
     if max_concurrent:
@@ -63,11 +64,18 @@ def one_run(address: str, env: dict[str, str], work: Path, searcher: str, schedu
            "statuses": statuses, "finished": bool(summary.get("finished")),
            "nodes_used": 0 if frame is None else int(frame["node_id"].nunique()),
            "ran_out_of_suggestions": "ran out of suggestions" in (work / f"{key}.log").read_text()}
-    row["passed"] = bool(code == 0 and row["finished"] and (row["trials"] == args.trials or row["searcher"] == "grid"
-                                                             or row["ran_out_of_suggestions"])
+    row["passed"] = bool(code == 0 and row["finished"] and (row["trials"] == trials or row["ran_out_of_suggestions"])
                          and not statuses.get("running"))
     print(json.dumps(row), flush=True)
     return row
+
+
+def _grid_size() -> int:
+    from eeg.model import DEFAULT_HPARAMS
+    from engines.backends.ray_search import build_search, grid_size
+    from search_spaces import get_space
+
+    return grid_size(build_search("grid", get_space(), max_trials=10**6, seed=0, defaults=DEFAULT_HPARAMS).param_space)
 
 
 def main() -> int:
