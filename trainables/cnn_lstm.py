@@ -21,8 +21,6 @@ from typing import Any, Callable, Mapping
 
 from ray import tune
 
-from trainables.stopping import allow_reuse_after_slow_stops
-
 __all__ = ["train_cnn_lstm", "CheckpointPolicy", "CHECKPOINT_MODEL_FILE", "CHECKPOINT_STATE_FILE"]
 
 CHECKPOINT_MODEL_FILE = "model.keras"
@@ -168,7 +166,6 @@ def train_cnn_lstm(
     from eeg.training import import_tensorflow_quietly
     from trainables.devices import hide_unassigned_gpus
 
-    allow_reuse_after_slow_stops()  # before anything can fail: the next trial on this actor needs it
     given = hide_unassigned_gpus()  # before TensorFlow starts: a CPU trial on a GPU node takes no GPU
     import_tensorflow_quietly()  # no oneDNN/absl start-up lines in every trial's log
     import keras  # noqa: F401 - timed on purpose: this is the start-up cost actor reuse saves

@@ -20,7 +20,6 @@ from typing import Any, Callable, Mapping, Sequence
 from ray import tune
 
 from trainables.cnn_lstm import CHECKPOINT_STATE_FILE, CheckpointPolicy, _configure_tensorflow
-from trainables.stopping import allow_reuse_after_slow_stops
 
 __all__ = ["train_cnn_lstm_cv"]
 
@@ -67,7 +66,6 @@ def train_cnn_lstm_cv(
     from eeg.training import import_tensorflow_quietly
     from trainables.devices import hide_unassigned_gpus
 
-    allow_reuse_after_slow_stops()
     given = hide_unassigned_gpus()  # before TensorFlow starts: a CPU trial on a GPU node takes no GPU
     import_tensorflow_quietly()
     import keras
