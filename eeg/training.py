@@ -141,7 +141,7 @@ def train_model(
     model: keras.Model | None = None,
     verbose: int = 0,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Fit a model on ``data.X_train`` with validation on ``data.X_val``, fed batch by batch without a copy.
+    """Fit a model on ``data.X_train`` with validation on ``data.X_val``.
 
     Args:
         hparams: Overrides of :data:`eeg.model.DEFAULT_HPARAMS`; ``batch_size`` is used here.
@@ -151,8 +151,8 @@ def train_model(
             or resumes. A call that continues the model the previous call in this process left
             at ``initial_epoch`` (a trainable calling this once per epoch) keeps the random
             stream going instead: reseeding TensorFlow makes it retrace the train step, which
-            cost 0.6-1.5 s an epoch (``benchmarks/bench_throughput.py``). Epoch ``e`` shuffles the
-            training samples in an order drawn from ``(seed, e)`` alone (:func:`_batches`).
+            cost 0.6-1.5 s an epoch (``benchmarks/bench_throughput.py``). The shuffles are the
+            same for the same seed and the same epoch the model (re)started from.
         callbacks: Extra Keras callbacks.
         early_stopping_patience: If set, stop when ``val_accuracy`` has not improved for this many
             epochs and restore the best weights. Accuracy, not loss: it is what tuning selects on, and
@@ -188,63 +188,20 @@ def train_model(
                 restore_best_weights=True,
             )
         )
-    batch_size = int(hp["batch_size"])
     fitted = model.fit(
-        _batches(data.X_train, data.y_train, batch_size, seed=int(seed), first_epoch=int(initial_epoch)),
-        validation_data=_batches(data.X_val, data.y_val, batch_size),
+        data.X_train,
+        data.y_train,
+        validation_data=(data.X_val, data.y_val),
         epochs=int(epochs),
         initial_epoch=int(initial_epoch),
-        steps_per_epoch=math.ceil(len(data.y_train) / batch_size),
+        batch_size=hp["batch_size"],
         callbacks=all_callbacks,
-        shuffle=False,  # _batches shuffles every epoch; fit's own shuffle only warns on a dataset
+        shuffle=True,
         verbose=verbose,
     )
     history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
     _continued = (id(model), int(initial_epoch) + len(history.get("loss", [])), int(seed))
     return model, history
-
-
-def _batches(X: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int | None = None,
-             first_epoch: int = 0) -> Any:
-    """Batches of ``(X, y)`` as a ``tf.data.Dataset``, each one a small slice of the arrays: no copy of the whole.
-
-    ``model.fit(X, y)`` turns the arrays into tensors first, a private copy of the training set in
-    every trial (TensorFlow issue 39574), although a Ray trial receives read-only views of the
-    object store: 1.36 GB of private memory a trial at 500 MiB of data (``benchmarks/bench_memory.py``).
-    Here each batch is gathered from ``X`` as it is needed.
-
-    With a ``seed`` the samples are shuffled, epoch ``e`` in the order ``default_rng([seed, e])`` draws,
-    and the dataset repeats from ``first_epoch`` on for ever (``fit`` takes ``steps_per_epoch`` of it
-    an epoch): one iterator serves the whole ``fit``, so the orders do not depend on when Keras or
-    tf.data start reading, and a model resumed at epoch ``e`` sees the shuffles of an unbroken run.
-    Without a ``seed`` it is one pass in order (validation).
-    """
-    import tensorflow as tf
-
-    n = len(y)
-    if len(X) != n:
-        raise InputError(f"train_model: X and y need the same length, got {len(X)=}, {len(y)=}")
-
-    def orders() -> Iterable[np.ndarray]:
-        if seed is None:
-            yield np.arange(n)
-            return
-        epoch = first_epoch
-        while True:
-            yield np.random.default_rng([seed, epoch]).permutation(n)
-            epoch += 1
-
-    def generate() -> Iterable[tuple[np.ndarray, np.ndarray]]:
-        for order in orders():
-            for start in range(0, n, batch_size):
-                index = np.sort(order[start:start + batch_size])  # sorted: reads memory forward, same batch
-                yield X[index], y[index]
-
-    signature = (tf.TensorSpec((None, *X.shape[1:]), tf.as_dtype(X.dtype)), tf.TensorSpec((None,), tf.as_dtype(y.dtype)))
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    if seed is None:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
-    return dataset.prefetch(2)
 
 
 def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray, y_train: np.ndarray) -> dict[str, float]:
