@@ -222,14 +222,20 @@ class RayTuneBackend:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by local workers: keep TF's C++ chatter out
         if settings.verbose < 2:
             from engines.backends.ray_console import quiet_ray_logs
+            from engines.backends.ray_worker_logs import uncoloured_prefix_in_files
 
             quiet_ray_logs()
+            uncoloured_prefix_in_files()
         with private_auth_token():
             if settings.address:
                 ray.init(address=settings.address, log_to_driver=True)
             else:
                 # The embedded Ray listens on loopback only; token authentication stays as Ray sets it.
                 ray.init(include_dashboard=False, _node_ip_address="127.0.0.1")
+        if settings.verbose < 2:
+            from engines.backends.ray_worker_logs import filter_termination_tracebacks
+
+            filter_termination_tracebacks()
         try:
             self._check_fit(settings)  # before config.json: an impossible request writes nothing
             yield
