@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 
 COMMANDS = ("tune", "train", "verify", "report", "dashboard")
 # Settings and flags that name files or folders: made absolute before the command leaves its start folder.
-_PATH_SETTINGS = ("data", "space", "output_dir", "storage", "optuna_storage")
+_PATH_SETTINGS = ("data", "space", "output_dir", "storage", "optuna_storage", "feature_cache")
 _PATH_ARGS = ("config_file", "hparams", "experiment")
 
 
@@ -91,7 +91,11 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
     search.add_argument("--max-epochs", type=int, help=f"epochs a trial may run at most {default('max_epochs')}")
     search.add_argument("--grace-period", type=int, help=f"epochs before a scheduler may stop a trial {default('grace_period')}")
     search.add_argument("--time-budget", help="stop the experiment after this long, e.g. 8h or 45m")
-    search.add_argument("--space", help="YAML overriding search-space ranges")
+    search.add_argument("--space", help="a built-in space, cnn_lstm (default) or pipeline (features, windows, "
+                        "per-subject standardisation and the model family: CNN + LSTM, RBF-SVM, logistic regression), "
+                        "or a YAML file overriding search-space ranges ('space: pipeline' in it starts from pipeline)")
+    search.add_argument("--feature-cache", help="--space pipeline: each node's folder for cached features "
+                        "(default $XDG_CACHE_HOME or ~/.cache, under eeg_emotion_tuning/features)")
     search.add_argument("--cv", dest="cv_folds", type=int, help="score each trial by the mean over K grouped folds "
                         "of the tuning data (subjects with --split subject, whole recordings with --split trial); K >= 2")
     resources = tune.add_argument_group("resources")
@@ -199,7 +203,10 @@ def _with_absolute_paths(settings: Any, args: argparse.Namespace) -> tuple[Any, 
     except FileNotFoundError:
         raise InputError("the current folder no longer exists (it was deleted): cd into an existing folder "
                          "and run the command again") from None
-    absolute = {key: _absolute(getattr(settings, key), start) for key in _PATH_SETTINGS}
+    from search_spaces import SPACES
+
+    absolute = {key: _absolute(getattr(settings, key), start) for key in _PATH_SETTINGS
+                if not (key == "space" and settings.space in SPACES)}  # a built-in space's name is no path
     args = argparse.Namespace(**{key: _absolute(value, start) if key in _PATH_ARGS else value
                                  for key, value in vars(args).items()})
     return settings.replace(**absolute), args

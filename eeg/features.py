@@ -17,7 +17,7 @@ The per-window feature vector (see :func:`feature_names`) is, in this order:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -35,7 +35,12 @@ __all__ = [
     "feature_names",
     "to_sequences",
     "featurize_trials",
+    "FEATURE_KINDS",
 ]
+
+# The three blocks of a window's feature vector, in column order.
+FEATURE_KINDS: tuple[str, ...] = ("power", "de", "asym")
+Bands = Mapping[str, tuple[float, float]]
 
 BANDS: dict[str, tuple[float, float]] = {
     "delta": (1.0, 4.0),
@@ -59,19 +64,19 @@ _FILTER_ORDER = 4  # butter(N=4) band-pass: 8 poles; sos form keeps the narrow 1
 _TINY = 1e-12  # keeps log() finite on flat (all-zero) channels
 
 
-def _check_fs(fs: float, where: str) -> float:
+def _check_fs(fs: float, where: str, bands: Bands = BANDS) -> float:
     fs = float(fs)
-    top = max(hi for _, hi in BANDS.values())
+    top = max(hi for _, hi in bands.values())
     if not np.isfinite(fs) or fs <= 2 * top:
         raise InputError(f"{where}: sampling rate must exceed {2 * top:g} Hz (twice the top band edge), got fs={fs!r}")
     return fs
 
 
-def _band_matrix(freqs: np.ndarray, n_samples: int, fs: float) -> np.ndarray:
+def _band_matrix(freqs: np.ndarray, n_samples: int, fs: float, bands: Bands = BANDS) -> np.ndarray:
     """(n_freqs, n_bands) matrix that sums PSD bins ``lo <= f < hi`` times the bin width (bands share no bin)."""
     df = freqs[1] - freqs[0]
     columns = []
-    for name, (lo, hi) in BANDS.items():
+    for name, (lo, hi) in bands.items():
         mask = (freqs >= lo) & (freqs < hi)
         if not mask.any():
             raise InputError(
@@ -88,24 +93,24 @@ def _float(x: np.ndarray) -> np.ndarray:
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
 
 
-def band_power(windows: np.ndarray, fs: float) -> np.ndarray:
+def band_power(windows: np.ndarray, fs: float, bands: Bands = BANDS) -> np.ndarray:
     """Log10 band power of each window, via Welch's method.
 
     Args:
         windows: Array of shape ``(..., n_samples)``; the last axis is time.
         fs: Sampling rate in Hz.
+        bands: Band name -> ``(low, high)`` Hz; :data:`BANDS` by default.
 
     Returns:
-        Array of shape ``(..., len(BANDS))``: ``log10`` of the PSD integrated over each band of
-        :data:`BANDS`. Welch segments are one second long (1 Hz bins) with 50% overlap, or the whole
+        Array of shape ``(..., len(bands))``: ``log10`` of the PSD integrated over each band. Welch segments are one second long (1 Hz bins) with 50% overlap, or the whole
         window when it is shorter.
     """
-    fs = _check_fs(fs, "band_power")
+    fs = _check_fs(fs, "band_power", bands)
     windows = _float(windows)
     n = windows.shape[-1]
     nperseg = _nperseg(n, fs)
     freqs, psd = sps.welch(windows, fs=fs, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
-    power = psd @ _band_matrix(freqs, n, fs).astype(psd.dtype)
+    power = psd @ _band_matrix(freqs, n, fs, bands).astype(psd.dtype)
     return np.log10(power + _TINY)
 
 
@@ -114,7 +119,7 @@ def _nperseg(n_samples: int, fs: float) -> int:
     return min(n_samples, int(round(fs)))
 
 
-def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int) -> np.ndarray:
+def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int, bands: Bands = BANDS) -> np.ndarray:
     """``band_power`` of every window ``x[..., k*step : k*step + win]``, shape ``(..., n_windows, 5)``.
 
     Welch's estimate of a window is the mean of the periodograms of its half-overlapping segments. When
@@ -125,21 +130,24 @@ def _windowed_band_power(x: np.ndarray, fs: float, win: int, step: int) -> np.nd
     nperseg = _nperseg(win, fs)
     hop = nperseg - nperseg // 2
     if step % hop:  # windows do not line up with segments: plain Welch on every window
-        return band_power(sliding_window_view(x, win, axis=-1)[..., ::step, :], fs)
+        return band_power(sliding_window_view(x, win, axis=-1)[..., ::step, :], fs, bands)
     freqs, _, spec = sps.spectrogram(x, fs=fs, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
-    seg_power = np.swapaxes(spec, -1, -2) @ _band_matrix(freqs, win, fs).astype(spec.dtype)  # (..., n_seg, 5)
+    seg_power = np.swapaxes(spec, -1, -2) @ _band_matrix(freqs, win, fs, bands).astype(spec.dtype)  # (..., n_seg, 5)
     per_window = (win - nperseg) // hop + 1
     n_windows = (x.shape[-1] - win) // step + 1
     segs = sliding_window_view(seg_power, per_window, axis=-2)[..., : n_windows * (step // hop) : step // hop, :, :]
     return np.log10(segs.mean(axis=-1) + _TINY)
 
 
+def _band_sos(fs: float, dtype: type = np.float64, bands: Bands = BANDS) -> tuple[np.ndarray, ...]:
+    return _band_sos_cached(fs, dtype, tuple(bands.values()))
+
+
 @lru_cache(maxsize=32)
-def _band_sos(fs: float, dtype: type = np.float64) -> tuple[np.ndarray, ...]:
+def _band_sos_cached(fs: float, dtype: type, edges: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, ...]:
     # Coefficients in the signal's dtype: float32 in, float32 filtering (faster; DE agrees with float64 to ~1e-4).
     return tuple(
-        sps.butter(_FILTER_ORDER, [lo, hi], btype="bandpass", fs=fs, output="sos").astype(dtype)
-        for lo, hi in BANDS.values()
+        sps.butter(_FILTER_ORDER, [lo, hi], btype="bandpass", fs=fs, output="sos").astype(dtype) for lo, hi in edges
     )
 
 
@@ -147,7 +155,7 @@ def _de_from_var(var: np.ndarray) -> np.ndarray:
     return 0.5 * np.log(2 * np.pi * np.e * (var + _TINY))
 
 
-def differential_entropy(windows: np.ndarray, fs: float) -> np.ndarray:
+def differential_entropy(windows: np.ndarray, fs: float, bands: Bands = BANDS) -> np.ndarray:
     """Differential entropy of each window in each band.
 
     For a Gaussian signal the differential entropy is ``0.5 * ln(2*pi*e*var)`` (nats); here ``var`` is
@@ -158,18 +166,19 @@ def differential_entropy(windows: np.ndarray, fs: float) -> np.ndarray:
     Args:
         windows: Array of shape ``(..., n_samples)``; the last axis is time.
         fs: Sampling rate in Hz.
+        bands: Band name -> ``(low, high)`` Hz; :data:`BANDS` by default.
 
     Returns:
-        Array of shape ``(..., len(BANDS))``.
+        Array of shape ``(..., len(bands))``.
 
     Note:
         Each window is filtered on its own, so short windows carry filter edge effects (worst for
         delta). :func:`window_features` avoids them by filtering the whole trial once and then taking
         the variance of each window.
     """
-    fs = _check_fs(fs, "differential_entropy")
+    fs = _check_fs(fs, "differential_entropy", bands)
     windows = _float(windows)
-    sos_bank = _band_sos(fs, windows.dtype.type)
+    sos_bank = _band_sos(fs, windows.dtype.type, bands)
     var = [sps.sosfiltfilt(sos, windows, axis=-1).var(axis=-1, dtype=np.float64) for sos in sos_bank]
     return _de_from_var(np.stack(var, axis=-1))
 
@@ -184,21 +193,26 @@ def _pair_indices(channel_names: Sequence[str]) -> list[tuple[int, int]]:
     ]
 
 
-def feature_names(channel_names: Sequence[str]) -> list[str]:
+def feature_names(channel_names: Sequence[str], *, bands: Bands = BANDS,
+                  kinds: Sequence[str] = FEATURE_KINDS) -> list[str]:
     """Column names of :func:`window_features` for these channels, in the same order.
 
     Args:
         channel_names: The channel labels, in the order of the signal's rows.
+        bands: The bands, as given to :func:`window_features`.
+        kinds: The feature blocks, as given to :func:`window_features`.
 
     Returns:
         ``n_channels * 5`` power names, ``n_channels * 5`` DE names, then ``5`` asymmetry names per
         frontal pair present: 350 names for the 32 DEAP channels.
     """
     names = list(channel_names)
-    power = [f"{ch}_{band}_power" for ch in names for band in BANDS]
-    de = [f"{ch}_{band}_de" for ch in names for band in BANDS]
-    asym = [f"{names[r]}-{names[l]}_{band}_asym" for l, r in _pair_indices(names) for band in BANDS]
-    return power + de + asym
+    blocks = {
+        "power": [f"{ch}_{band}_power" for ch in names for band in bands],
+        "de": [f"{ch}_{band}_de" for ch in names for band in bands],
+        "asym": [f"{names[r]}-{names[l]}_{band}_asym" for l, r in _pair_indices(names) for band in bands],
+    }
+    return [name for kind in FEATURE_KINDS if kind in kinds for name in blocks[kind]]
 
 
 def window_features(
@@ -208,6 +222,8 @@ def window_features(
     *,
     window_s: float = 2.0,
     step_s: float = 1.0,
+    bands: Bands = BANDS,
+    kinds: Sequence[str] = FEATURE_KINDS,
 ) -> np.ndarray:
     """Features of every sliding window of one multichannel recording.
 
@@ -217,6 +233,8 @@ def window_features(
         channel_names: One label per row of ``signal``.
         window_s: Window length in seconds.
         step_s: Hop between window starts in seconds.
+        bands: Band name -> ``(low, high)`` Hz; :data:`BANDS` by default.
+        kinds: Which blocks of :data:`FEATURE_KINDS` to compute (a block left out costs nothing).
 
     Returns:
         Array of shape ``(n_windows, n_features)`` with
@@ -226,7 +244,10 @@ def window_features(
         InputError: If the shapes disagree, the windowing is invalid or the recording is shorter
             than one window.
     """
-    fs = _check_fs(fs, "window_features")
+    fs = _check_fs(fs, "window_features", bands)
+    unknown = sorted(set(kinds) - set(FEATURE_KINDS))
+    if unknown or not kinds:
+        raise InputError(f"window_features: kinds must be a non-empty subset of {FEATURE_KINDS}, got {tuple(kinds)}")
     x = _float(signal)
     if x.ndim != 2:
         raise InputError(f"window_features: signal must be 2-D (n_channels, n_samples), got shape {x.shape}")
@@ -244,16 +265,22 @@ def window_features(
             f"({win} samples at {fs:g} Hz)"
         )
 
-    power = _windowed_band_power(x, fs, win, step)  # (n_ch, n_win, 5)
-    # Filter the whole trial once per band (no per-window edge effects), then take each window's variance.
-    sos_bank = _band_sos(fs, x.dtype.type)
-    de = np.stack([_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in sos_bank], -1)
-    pairs = _pair_indices(channel_names)
-    asym = np.stack([power[r] - power[l] for l, r in pairs], axis=0) if pairs else np.empty((0,) + power.shape[1:])
+    computed = {}
+    if "power" in kinds or "asym" in kinds:
+        computed["power"] = _windowed_band_power(x, fs, win, step, bands)  # (n_ch, n_win, n_bands)
+    if "de" in kinds:
+        # Filter the whole trial once per band (no per-window edge effects), then take each window's variance.
+        sos_bank = _band_sos(fs, x.dtype.type, bands)
+        computed["de"] = np.stack(
+            [_de_from_var(_windowed_var(sps.sosfiltfilt(sos, x, axis=-1), win, step)) for sos in sos_bank], -1)
+    if "asym" in kinds:
+        power, pairs = computed["power"], _pair_indices(channel_names)
+        computed["asym"] = (np.stack([power[r] - power[l] for l, r in pairs], axis=0) if pairs
+                            else np.empty((0,) + power.shape[1:]))
 
-    n_win = power.shape[1]
-    # (n_ch, n_win, 5) -> (n_win, n_ch * 5), channel-major to match feature_names.
-    blocks = [a.transpose(1, 0, 2).reshape(n_win, a.shape[0] * a.shape[2]) for a in (power, de, asym)]
+    n_win = 1 + (x.shape[1] - win) // step
+    # (n_ch, n_win, n_bands) -> (n_win, n_ch * n_bands), channel-major to match feature_names.
+    blocks = [computed[kind].transpose(1, 0, 2).reshape(n_win, -1) for kind in FEATURE_KINDS if kind in kinds]
     return np.concatenate(blocks, axis=1)
 
 
@@ -308,6 +335,8 @@ def featurize_trials(
     stride: int = 4,
     window_s: float = 2.0,
     step_s: float = 1.0,
+    bands: Bands = BANDS,
+    kinds: Sequence[str] = FEATURE_KINDS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn raw trials into model inputs.
 
@@ -321,6 +350,7 @@ def featurize_trials(
         stride: Hop between sequences, in windows (``"sequence"`` only).
         window_s: Window length in seconds.
         step_s: Hop between windows in seconds.
+        bands, kinds: As in :func:`window_features`.
 
     Returns:
         ``(X, source_trial)``: ``X`` as float32, and ``source_trial[i]``, the index into ``signals`` that
@@ -337,7 +367,8 @@ def featurize_trials(
         raise InputError("featurize_trials: signals is empty, need at least one trial")
     blocks, sources = [], []
     for i, trial in enumerate(signals):
-        feats = window_features(trial, fs, channel_names, window_s=window_s, step_s=step_s).astype(np.float32)
+        feats = window_features(trial, fs, channel_names, window_s=window_s, step_s=step_s, bands=bands,
+                                kinds=kinds).astype(np.float32)
         if representation == "sequence":
             feats = to_sequences(feats, n_steps, stride)
         blocks.append(feats)

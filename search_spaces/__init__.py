@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from search_spaces.cnn_lstm import SPACE
-from search_spaces.overrides import apply_space_overrides, check_space_against_model, load_space_overrides
+from search_spaces.overrides import (apply_space_overrides, check_space_against_model, load_space_overrides,
+                                     read_base_space_name)
+from search_spaces.pipeline import SPACE as PIPELINE_SPACE
 from search_spaces.space import Bool, Categorical, Condition, Float, Int, Param, SearchSpace, SpaceError
 from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
 from search_spaces.translate_configspace import decode_configspace, to_configspace
@@ -37,6 +39,7 @@ __all__ = [
     "SPACE",
     "SPACES",
     "get_space",
+    "resolve_space",
     "decode_config",
     "SpaceError",
     "SearchSpace",
@@ -64,7 +67,17 @@ __all__ = [
     "build_keras_tuner_hparams",
 ]
 
-SPACES: dict[str, SearchSpace] = {SPACE.name: SPACE}
+SPACES: dict[str, SearchSpace] = {SPACE.name: SPACE, PIPELINE_SPACE.name: PIPELINE_SPACE}
+
+
+def resolve_space(value: str | None) -> SearchSpace:
+    """What ``--space`` names: nothing (the seed's space), a built-in name, or an override file (whose
+    ``space:`` key, when present, names the built-in space it changes)."""
+    if not value:
+        return get_space()
+    if value in SPACES:
+        return get_space(value)
+    return get_space(read_base_space_name(value) or SPACE.name, value)
 
 
 def get_space(name: str = "cnn_lstm", overrides_path: str | None = None) -> SearchSpace:
@@ -91,7 +104,12 @@ def get_space(name: str = "cnn_lstm", overrides_path: str | None = None) -> Sear
     # Lazy: the translators never need the model, and eeg.model imports Keras only inside build_model.
     from eeg.model import resolve_hparams
 
-    check_space_against_model(space, resolve_hparams)
+    if space.name == PIPELINE_SPACE.name:
+        from search_spaces.pipeline import check_pipeline_value
+
+        check_space_against_model(space, check_pipeline_value)
+    else:
+        check_space_against_model(space, resolve_hparams)
     return space
 
 

@@ -8,6 +8,8 @@ built-in range::
     batch_size:    {choices: [32, 64, 128]}
     use_lstm:      {choices: [true]}                # only models with an LSTM
 
+A file that starts from another built-in space names it first (``space: pipeline``).
+
 Fields per kind: Float ``low, high, log``; Int ``low, high, step, log``; Categorical
 ``choices``; Bool ``choices`` (a subset of ``[true, false]``). Conditions stay as built.
 Every mistake raises :class:`~search_spaces.space.SpaceError` (an ``InputError``: exit code
@@ -31,7 +33,7 @@ import yaml
 
 from search_spaces.space import Bool, Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["load_space_overrides", "apply_space_overrides", "check_space_against_model", "FIELDS"]
+__all__ = ["load_space_overrides", "read_base_space_name", "apply_space_overrides", "check_space_against_model", "FIELDS"]
 
 FIELDS: dict[type, tuple[str, ...]] = {
     Float: ("low", "high", "log"),
@@ -71,7 +73,19 @@ def load_space_overrides(path: str | os.PathLike[str], space: SearchSpace) -> Se
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         raise SpaceError(f"{where}: not valid YAML{at} ({getattr(exc, 'problem', None) or exc})") from None
+    if isinstance(data, Mapping) and "space" in data:  # the base space's name, read by read_base_space_name
+        data = {name: fields for name, fields in data.items() if name != "space"}
     return apply_space_overrides(data, space, where=where)
+
+
+def read_base_space_name(path: str | os.PathLike[str]) -> str | None:
+    """The ``space:`` key of an override file (``space: pipeline``), or ``None`` when it names none."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # load_space_overrides reports the file's problem with its own message
+    name = data.get("space") if isinstance(data, Mapping) else None
+    return str(name) if name is not None else None
 
 
 def apply_space_overrides(overrides: Any, space: SearchSpace, *, where: str = "overrides") -> SearchSpace:

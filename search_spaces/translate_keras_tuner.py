@@ -54,16 +54,23 @@ def build_keras_tuner_hparams(
         default = defaults.get(param.name)
         if default is not None and not param.contains(default):
             default = None
-        scope = (
-            hp.conditional_scope(param.when.parent, list(param.when.values))
-            if param.when is not None
-            else contextlib.nullcontext()
-        )
-        with scope:
+        with contextlib.ExitStack() as scopes:
+            # Keras Tuner sees a parent only inside the parent's own conditions: enter the whole chain.
+            for condition in _condition_chain(space, param):
+                scopes.enter_context(hp.conditional_scope(condition.parent, list(condition.values)))
             value = _register(hp, param, default, space.where)
         if value is not None:  # None: inactive in this trial
             config[param.name] = value
     return config
+
+
+def _condition_chain(space: SearchSpace, param: Param) -> list[Any]:
+    """The conditions above ``param``, outermost first (``model_family``, then ``n_conv_blocks``)."""
+    chain = []
+    while param.when is not None:
+        chain.append(param.when)
+        param = space[param.when.parent]
+    return chain[::-1]
 
 
 def _register(hp: Any, param: Param, default: Any, where: str) -> Any:

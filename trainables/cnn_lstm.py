@@ -149,6 +149,7 @@ def train_cnn_lstm(
     checkpoint: bool = True,
     checkpoint_every: int | str = "auto",
     decode: Callable[[Mapping[str, Any]], dict] | None = None,
+    extra_metrics: Mapping[str, Any] | None = None,
 ) -> None:
     """Train one hyperparameter config in one ``fit``, reporting to Ray Tune after every epoch.
 
@@ -161,6 +162,7 @@ def train_cnn_lstm(
         checkpoint: report checkpoints (needed to pause, resume and restore).
         checkpoint_every: N (every N epochs; a crash redoes at most N-1) or "auto" (:class:`CheckpointPolicy`).
         decode: maps a searcher's encoded sample to model hparams.
+        extra_metrics: reported with every epoch (the pipeline trainable's preprocessing facts).
     """
     entered = time.perf_counter()
     from eeg.training import import_tensorflow_quietly
@@ -182,7 +184,8 @@ def train_cnn_lstm(
     model, last_epoch = _model_to_train(hparams, data)
     fixed = {"val_majority_baseline": majority_baseline(data.y_train, data.y_val),
              "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
-             "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s, **given}
+             "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s, **given,
+             **(extra_metrics or {})}
     if last_epoch < max_epochs:
         # A trial the scheduler stops ends inside one of these reports, as it did in a per-epoch loop.
         train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch, model=model, seed=seed,

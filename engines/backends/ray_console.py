@@ -40,6 +40,9 @@ def quiet_ray_logs() -> None:
     """
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     logging.getLogger("ray._private.worker").setLevel(logging.WARNING)
+    # "Experiment state snapshotting has been triggered multiple times ...": the tool sets checkpoint frequency.
+    logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.ERROR)
+    logging.getLogger("ray.tune.schedulers.hyperband").setLevel(logging.WARNING)  # "Bracket too small - Retrying..."
     tune_logger = logging.getLogger("ray.tune.tune")
     tune_logger.setLevel(logging.WARNING)  # "Wrote the latest version of all result files ..."
     if not any(isinstance(f, _DropMessages) for f in tune_logger.filters):

@@ -179,7 +179,8 @@ class RayTuneBackend:
         check_storage(settings.storage)
 
     def default_name(self, settings: Settings) -> str:
-        return timestamped_name(settings.searcher, settings.scheduler)
+        return timestamped_name(settings.searcher, settings.scheduler,
+                                space="pipeline" if settings.space == "pipeline" else "cnn_lstm")
 
     def has_state(self, settings: Settings, paths: ExperimentPaths) -> bool:
         from ray import tune
@@ -355,6 +356,20 @@ class RayTuneBackend:
 
         from trainables.cnn_lstm import train_cnn_lstm
 
+        if run.data.recordings is not None:  # --space pipeline: each trial makes its own features
+            from trainables.pipeline import train_pipeline
+
+            return tune.with_parameters(
+                train_pipeline,
+                recordings=run.data.recordings,  # the tuning recordings only
+                max_epochs=run.settings.max_epochs,
+                seed=run.settings.seed,
+                cpus_per_trial=run.settings.cpus_per_trial,
+                checkpoint=run.settings.checkpoint,
+                checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
+                decode=decode,
+                cache_dir=run.settings.feature_cache,
+            )
         if run.data.folds is not None:  # --cv K: the fold models of a trial train in lockstep
             from trainables.cnn_lstm_cv import train_cnn_lstm_cv
 

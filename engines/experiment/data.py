@@ -23,6 +23,7 @@ class ExperimentData:
     prepared: Any  # eeg.training.PreparedData (holds the test split; never hand it to Ray)
     description: str  # for metadata["data"]
     folds: list | None = None  # --cv K: one eeg.training.PreparedData per fold of the tuning data, no test arrays
+    recordings: Any = None  # --space pipeline: eeg.pipeline_data.TuningRecordings, no test recordings
 
 
 def load_experiment_dataset(settings: Settings):
@@ -38,8 +39,38 @@ def load_experiment_dataset(settings: Settings):
     return load_dataset(settings.data, settings.dataset, label_rule=settings.label_rule)
 
 
-def prepare_experiment_data(settings: Settings) -> ExperimentData:
-    """Load, validate, split (test first) and standardise with train statistics only."""
+def check_pipeline_request(settings: Settings) -> None:
+    """What ``--space pipeline`` runs with so far; anything else is refused before data is loaded (InputError)."""
+    if settings.method != "ray":
+        raise InputError(f"--space pipeline runs with --method ray (its trials choose a model family, incl. "
+                         f"scikit-learn ones); got --method {settings.method}")
+    if not settings.use_dummy_data:
+        raise InputError("--space pipeline computes features from raw recordings; it takes --use-dummy-data so far "
+                         f"(the DEAP and SEED loaders featurize as they read), got --data {settings.data}")
+    if getattr(settings, "cv_folds", None):
+        raise InputError(f"--space pipeline scores each trial on the validation split; --cv {settings.cv_folds} "
+                         "is for the network-only space so far")
+
+
+def _pipeline_recordings(settings: Settings, dataset: Any, split: Any) -> Any:
+    """The raw recordings behind the synthetic dataset, without the test ones (same generator, same seed)."""
+    from dataclasses import replace
+
+    from eeg.pipeline_data import tuning_recordings
+    from eeg.synthetic import SyntheticConfig, generate_raw
+
+    config = SyntheticConfig()
+    if settings.smoke_test:  # the shrink make_dummy_dataset applies
+        config = replace(config, n_subjects=3, trials_per_class=2, trial_seconds=12.0)
+    return tuning_recordings(generate_raw(config), dataset.subject, dataset.trial, split)
+
+
+def prepare_experiment_data(settings: Settings, space: Any = None) -> ExperimentData:
+    """Load, validate, split (test first) and standardise with train statistics only.
+
+    For ``--space pipeline`` the raw recordings of the tuning sides come too, with every preprocessing value of the
+    space checked against them (one line, exit 2, before any trial).
+    """
     from eeg.dataset import validate_dataset
     from eeg.splits import make_split
     from eeg.training import prepare_data
@@ -56,4 +87,11 @@ def prepare_experiment_data(settings: Settings) -> ExperimentData:
 
         # Seeded by the split seed only: every trial, backend and resumed run sees the same folds.
         folds = prepare_fold_data(dataset, cv_folds(dataset, split, settings.cv_folds, seed=settings.split_seed))
-    return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description, folds=folds)
+    recordings = None
+    if space is not None and space.name == "pipeline":
+        from eeg.pipeline_data import check_space_values
+
+        recordings = _pipeline_recordings(settings, dataset, split)
+        check_space_values(space, recordings)
+    return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description, folds=folds,
+                          recordings=recordings)

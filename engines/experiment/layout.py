@@ -139,9 +139,9 @@ def experiment_paths(settings: Settings, name: str | None = None) -> ExperimentP
     return ExperimentPaths(output_dir, name or settings.name or "", storage)
 
 
-def timestamped_name(*parts: str) -> str:
-    """``cnn_lstm_<parts>_<time>``: a new experiment per command."""
-    return "_".join(("cnn_lstm", *parts, f"{_dt.datetime.now():%Y%m%d-%H%M%S}"))
+def timestamped_name(*parts: str, space: str = "cnn_lstm") -> str:
+    """``<space>_<parts>_<time>`` (``cnn_lstm_optuna_asha_...``): a new experiment per command."""
+    return "_".join((space, *parts, f"{_dt.datetime.now():%Y%m%d-%H%M%S}"))
 
 
 def fingerprinted_name(settings: Settings, *parts: str) -> str:

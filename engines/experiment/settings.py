@@ -62,7 +62,8 @@ DEFAULTS: dict[str, Any] = {
     "max_epochs": 12,
     "grace_period": 2,
     "time_budget": None,  # e.g. "8h", "45m"
-    "space": None,  # YAML file overriding search-space ranges
+    "space": None,  # a built-in space (cnn_lstm, pipeline) or a YAML file overriding search-space ranges
+    "feature_cache": None,  # --space pipeline: each node's feature cache folder (default ~/.cache/eeg_emotion_tuning)
     "seed": 0,
     # -- resources ---------------------------------------------------------------
     "address": None,  # None: an embedded local Ray; "auto" or ray://... for a cluster
@@ -130,6 +131,7 @@ class Settings:
     grace_period: int
     time_budget: str | float | None
     space: str | None
+    feature_cache: str | None
     seed: int
     address: str | None
     max_concurrent: int | None

@@ -26,7 +26,11 @@ def read_hparams_file(path: str | None) -> dict[str, Any]:
 
     Keys it does not set keep their defaults; unknown keys fail in ``resolve_hparams``.
     """
-    return _read_document(path).get("hyperparameters", {})
+    hparams = _read_document(path).get("hyperparameters", {})
+    if "model_family" in hparams:
+        raise InputError(f"{path}: a --space pipeline configuration (model_family={hparams['model_family']!r}); "
+                         "train and verify take CNN + LSTM configurations of the default space so far")
+    return hparams
 
 
 def check_same_split(path: str | None, settings: Settings, data_description: str) -> None:

@@ -102,7 +102,7 @@ def _storage_failed(error: StorageError, paths: ExperimentPaths, kept: str) -> i
 
 def run_tune(settings: Settings) -> int:
     """Run (or continue) a search with the method ``settings`` names and write every output. Returns the exit code."""
-    from search_spaces import get_space
+    from search_spaces import resolve_space
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     backend = backend_for(settings.method)
@@ -111,9 +111,13 @@ def run_tune(settings: Settings) -> int:
     if done is not None:
         print(done)
         return 0
-    space = get_space(overrides_path=settings.space)  # checked against the model: a bad file fails here
+    space = resolve_space(settings.space)  # checked against the model: a bad file fails here
+    if space.name == "pipeline":
+        from engines.experiment.data import check_pipeline_request
+
+        check_pipeline_request(settings)
     translated = backend.translate(settings, space)
-    data = prepare_experiment_data(settings)
+    data = prepare_experiment_data(settings, space)
     print(data.split.describe(), flush=True)
 
     # Past this point the input is valid: results may be written.

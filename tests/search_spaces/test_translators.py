@@ -34,6 +34,7 @@ from search_spaces import (
     to_ray_grid,
     to_ray_param_space,
 )
+from search_spaces.pipeline import SPACE as PIPELINE_SPACE
 from search_spaces.space import Bool, Float, Int
 
 N = 20
@@ -51,7 +52,7 @@ NARROW = apply_space_overrides(
     SPACE,
     where="narrow.yaml",
 )
-SPACES = {"built_in": SPACE, "narrowed": NARROW}
+SPACES = {"built_in": SPACE, "narrowed": NARROW, "pipeline": PIPELINE_SPACE}
 
 
 # --- one sampler per backend: space -> list of configs -------------------------------------
@@ -246,7 +247,15 @@ def test_every_sampled_config_is_a_point_of_the_space(backend, space_name):
 @pytest.mark.parametrize(("backend", "space_name"), BACKEND_AND_SPACE)
 def test_every_sampled_config_is_accepted_by_the_model(backend, space_name):
     model = pytest.importorskip("eeg.model")
+    from eeg.pipeline import Preprocessing, check_preprocessing, fit_to_recordings
+
     for config in samples(backend, space_name):
+        if space_name == "pipeline":  # preprocessing through its rules, the CNN + LSTM's knobs through the model's
+            prep = Preprocessing.from_config(config)
+            check_preprocessing(fit_to_recordings(prep, 128.0, 30 * 128), 128.0, 30 * 128, backend)
+            assert {k: v for k, v in prep.as_dict().items() if k in config} == {
+                k: config[k] for k in prep.as_dict() if k in config}
+            config = {k: v for k, v in config.items() if k in model.DEFAULT_HPARAMS}
         resolved = model.resolve_hparams(config)
         for key, value in config.items():
             assert resolved[key] == value, (backend, key)
