@@ -104,12 +104,13 @@ def train_pipeline(
                        checkpoint_every=checkpoint_every, extra_metrics=fixed)
         return
     from eeg.classical import fit_classical
+    from trainables.devices import hide_unassigned_gpus
 
     _, accuracy, fit_s = fit_classical(family, own, data.X_train, data.y_train, data.X_val, data.y_val, seed=seed)
     metrics = {"val_accuracy": accuracy, "fit_s": fit_s, **fixed,
                "val_majority_baseline": majority_baseline(data.y_train, data.y_val),
                "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
-               "setup_s": time.perf_counter() - entered}
+               "setup_s": time.perf_counter() - entered, **hide_unassigned_gpus()}
     _report_classical_epochs(metrics, 1, max_epochs, checkpoint_every if checkpoint else None)
 
 

@@ -1,0 +1,86 @@
+"""``--space pipeline`` through the real CLI: classical and CNN + LSTM trials under ASHA and HyperBand, features
+computed once per configuration per node, and a preprocessing the data cannot support refused before any trial."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tune(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test",
+                           "--feature-cache", str(project / "cache"), *args],
+                          cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+
+
+def _space_file(project: Path, text: str) -> str:
+    path = project / "space.yaml"
+    path.write_text("space: pipeline\n" + text)
+    return str(path)
+
+
+def _trials(project: Path) -> pd.DataFrame:
+    (table,) = (project / "models" / "tuning").glob("*/trials.parquet")
+    return pd.read_parquet(table)
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
+def test_classical_trials_finish_under_either_scheduler_with_their_time_node_and_every_rung(tmp_path, scheduler):
+    space = _space_file(tmp_path, "model_family: {choices: [svm, logreg]}\nwindow_s: {choices: [1.0, 2.0]}\n")
+    run = _tune(tmp_path, "--space", space, "--max-trials", "3", "--scheduler", scheduler, "--searcher", "optuna")
+    assert run.returncode == 0, run.stderr[-3000:]
+    trials = _trials(tmp_path)
+    assert len(trials) == 3 and set(trials["config/model_family"]) <= {"svm", "logreg"}
+    assert trials["status"].isin(["complete", "stopped_early"]).all()
+    assert trials["hostname"].notna().all() and (trials["wall_time_s"] > 0).all() and (trials["cpus"] == 1).all()
+    finished = trials[trials["status"] == "complete"]
+    assert (finished["epochs"] == 2).all()  # reported at every epoch: every rung sees its full-resource score
+    # One flat score per trial: a classical model has no learning curve.
+    histories = [json.loads(h) if isinstance(h, str) else list(h) for h in finished["val_accuracy_history"]]
+    assert histories and all(len(history) == 2 and len(set(history)) == 1 for history in histories), histories
+    best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())["hyperparameters"]
+    family = best["model_family"]
+    assert {"svm": {"svm_C", "svm_gamma"}, "logreg": {"logreg_C"}}[family] <= set(best)
+    assert not {"learning_rate", "n_conv_blocks"} & set(best)  # the CNN's knobs are inactive, so not kept
+    assert "Checkpoint successfully" not in run.stdout and "snapshotting" not in run.stdout + run.stderr
+
+
+def test_a_cnn_lstm_pipeline_trial_trains_on_its_own_features_and_the_cache_holds_one_file_per_configuration(tmp_path):
+    space = _space_file(tmp_path, "model_family: {choices: [cnn_lstm]}\nfeature_set: {choices: [de]}\n"
+                                  "band_preset: {choices: [fine]}\nwindow_s: {choices: [1.0]}\n"
+                                  "overlap: {choices: [0.5]}\nn_steps: {choices: [4]}\nsubject_norm: {choices: ['off']}\n")
+    run = _tune(tmp_path, "--space", space, "--max-trials", "2", "--searcher", "random", "--scheduler", "fifo")
+    assert run.returncode == 0, run.stderr[-3000:]
+    trials = _trials(tmp_path)
+    assert (trials["config/model_family"] == "cnn_lstm").all() and (trials["epochs"] == 2).all()
+    assert trials["val_loss"].notna().all()  # a Keras fit, epoch by epoch
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1  # one preprocessing, computed once on this node
+    assert not list((tmp_path / "cache").glob(".writing-*"))
+
+
+def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_written(tmp_path):
+    space = _space_file(tmp_path, "window_s: {choices: [2.0, 20.0]}\n")
+    run = _tune(tmp_path, "--space", space, "--max-trials", "2")
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"error: {space}: window_s=20 is longer than the shortest recording (12 s)"], run.stderr
+    assert not (tmp_path / "models").exists() and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--method", "optuna"), "--space pipeline runs with --method ray"),
+    (("--cv", "2"), "--space pipeline scores each trial on the validation split; --cv 2"),
+])
+def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tmp_path, flags, message):
+    run = _tune(tmp_path, "--space", "pipeline", "--max-trials", "2", *flags)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
+    assert not (tmp_path / "models").exists()
