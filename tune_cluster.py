@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--epochs", type=int, default=None,
                          help=f"most epochs; early stopping on val_accuracy ends sooner (default {DEFAULT_EPOCHS})")
         sub.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
+        sub.add_argument("--feature-cache", help="a --space pipeline configuration: the folder of cached features "
+                         "(default $XDG_CACHE_HOME or ~/.cache, under eeg_emotion_tuning/features)")
         if name == "verify":
             sub.add_argument("--seeds", type=int, default=3, help="training seeds per config (default 3)")
             sub.add_argument("--folds", help="cross-subject instead: K subject-grouped folds (K >= 3) of the data outside "
@@ -279,9 +281,22 @@ def _run_command(args: argparse.Namespace, settings: Any) -> int:
         from engines.tune.run import run_tune
 
         return run_tune(settings)
-    from engines.final_model.train import run_train
+    from engines.final_model.train import is_pipeline_configuration, run_train
     from engines.final_model.verify import run_verify
 
+    if is_pipeline_configuration(args.hparams):
+        from engines.final_model.pipeline_final import run_train_pipeline, run_verify_pipeline
+
+        if getattr(args, "folds", None) is not None:
+            from eeg.errors import InputError
+
+            raise InputError(f"{args.hparams}: verify --folds takes CNN + LSTM configurations so far; this is a "
+                             "--space pipeline one (verify without --folds compares it on the test split)")
+
+        if args.command == "train":
+            return run_train_pipeline(settings, args.hparams, epochs=args.epochs, patience=args.patience)
+        return run_verify_pipeline(settings, args.hparams, epochs=args.epochs, patience=args.patience,
+                                   seeds=args.seeds)
     if args.command == "train":
         return run_train(settings, args.hparams, epochs=args.epochs, patience=args.patience)
     if args.folds is not None:

@@ -27,6 +27,7 @@ __all__ = [
     "summary_features",
     "fit_baselines",
     "fit_baselines_on",
+    "baseline_test_predictions",
     "fit_baselines_over_folds",
     "best_baseline",
     "baselines_line",
@@ -170,6 +171,16 @@ def _fit_one(
     test = None if F_test is None else float(np.mean(models[chosen].predict(F_test) == np.asarray(y_test).ravel()))
     return BaselineResult(key=key, name=BASELINES[key], C=chosen, val_accuracy=scores[chosen], test_accuracy=test,
                           val_by_C=scores, fit_s=round(time.perf_counter() - started, 3), n_train=len(y_fit))
+
+
+def baseline_test_predictions(prepared: Any, result: BaselineResult, *, seed: int = 0) -> np.ndarray:
+    """The test predictions of ``result``'s model (refitted with its chosen C, as :func:`fit_baselines` fitted it),
+    for paired comparisons per test recording."""
+    F_train, y_fit = _subsample(summary_features(prepared.X_train), np.asarray(prepared.y_train).ravel(),
+                                MAX_TRAIN_SAMPLES, seed)
+    with threadpool_limits(1):
+        model = _estimator(result.key, result.C, seed).fit(F_train, y_fit)
+        return model.predict(summary_features(prepared.X_test))
 
 
 def fit_baselines_on(prepared: Any, *, with_test: bool, seed: int = 0) -> list[BaselineResult]:

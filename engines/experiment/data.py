@@ -12,7 +12,8 @@ from typing import Any
 from eeg.errors import InputError
 from engines.experiment.settings import Settings
 
-__all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data"]
+__all__ = ["ExperimentData", "load_experiment_dataset", "prepare_experiment_data", "check_pipeline_request",
+           "pipeline_raw"]
 
 @dataclass
 class ExperimentData:
@@ -52,17 +53,16 @@ def check_pipeline_request(settings: Settings) -> None:
                          "is for the network-only space so far")
 
 
-def _pipeline_recordings(settings: Settings, dataset: Any, split: Any) -> Any:
-    """The raw recordings behind the synthetic dataset, without the test ones (same generator, same seed)."""
+def pipeline_raw(settings: Settings) -> Any:
+    """The raw recordings behind the synthetic dataset (same generator, same seed, the same smoke-test shrink)."""
     from dataclasses import replace
 
-    from eeg.pipeline_data import tuning_recordings
     from eeg.synthetic import SyntheticConfig, generate_raw
 
     config = SyntheticConfig()
     if settings.smoke_test:  # the shrink make_dummy_dataset applies
         config = replace(config, n_subjects=3, trials_per_class=2, trial_seconds=12.0)
-    return tuning_recordings(generate_raw(config), dataset.subject, dataset.trial, split)
+    return generate_raw(config)
 
 
 def prepare_experiment_data(settings: Settings, space: Any = None) -> ExperimentData:
@@ -91,7 +91,9 @@ def prepare_experiment_data(settings: Settings, space: Any = None) -> Experiment
     if space is not None and space.name == "pipeline":
         from eeg.pipeline_data import check_space_values
 
-        recordings = _pipeline_recordings(settings, dataset, split)
+        from eeg.pipeline_data import tuning_recordings
+
+        recordings = tuning_recordings(pipeline_raw(settings), dataset.subject, dataset.trial, split)
         check_space_values(space, recordings)
     return ExperimentData(dataset=dataset, split=split, prepared=prepared, description=description, folds=folds,
                           recordings=recordings)

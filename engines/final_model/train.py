@@ -26,11 +26,17 @@ def read_hparams_file(path: str | None) -> dict[str, Any]:
 
     Keys it does not set keep their defaults; unknown keys fail in ``resolve_hparams``.
     """
-    hparams = _read_document(path).get("hyperparameters", {})
-    if "model_family" in hparams:
-        raise InputError(f"{path}: a --space pipeline configuration (model_family={hparams['model_family']!r}); "
-                         "train and verify take CNN + LSTM configurations of the default space so far")
-    return hparams
+    return _read_document(path).get("hyperparameters", {})
+
+
+def is_pipeline_configuration(path: str | None) -> bool:
+    """Whether ``path`` holds a ``--space pipeline`` configuration (it names a ``model_family``)."""
+    return path is not None and "model_family" in _read_document(path)["hyperparameters"]
+
+
+def read_document(path: str) -> dict[str, Any]:
+    """The whole best_hyperparameters.json, checked as ``read_hparams_file`` checks it."""
+    return _read_document(path)
 
 
 def check_same_split(path: str | None, settings: Settings, data_description: str) -> None:
