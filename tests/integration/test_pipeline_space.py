@@ -84,3 +84,23 @@ def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tm
     run = _tune(tmp_path, "--space", "pipeline", "--max-trials", "2", *flags)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_train_and_verify_take_the_tuned_pipeline_file(tmp_path):
+    space = _space_file(tmp_path, "model_family: {choices: [logreg]}\n")
+    assert _tune(tmp_path, "--space", space, "--max-trials", "2").returncode == 0
+    hparams = str(tmp_path / "models" / "best_hyperparameters.json")
+    for command in ("train", "verify"):
+        run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), command, "--use-dummy-data",
+                              "--smoke-test", "--hparams", hparams, "--feature-cache", str(tmp_path / "cache"),
+                              *(("--seeds", "2") if command == "verify" else ())],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+    metrics = json.loads((tmp_path / "models" / "train_metrics.json").read_text())
+    assert metrics["model"].endswith("emotion_model.pkl") and 0 <= metrics["test"]["accuracy"] <= 1
+    verify = json.loads((tmp_path / "models" / "verify.json").read_text())
+    assert len(verify["test_accuracy_tuned"]) == len(verify["test_accuracy_default"]) == 2
+    versus = verify["pipeline_vs_best_baseline"]
+    assert versus["unit"] == "test recordings" and versus["n_units"] == len(versus["tuned_by_unit"]) >= 3
+    assert set(versus["tuned_by_unit"]) == set(versus["baseline_by_unit"])
+    assert "Tuned pipeline vs " in run.stdout and "(the best baseline on test)" in run.stdout
