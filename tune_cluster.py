@@ -94,6 +94,9 @@ def _add_tune_flags(tune: argparse.ArgumentParser) -> None:
     search.add_argument("--space", help="a built-in space, cnn_lstm (default) or pipeline (features, windows, "
                         "per-subject standardisation and the model family: CNN + LSTM, RBF-SVM, logistic regression), "
                         "or a YAML file overriding search-space ranges ('space: pipeline' in it starts from pipeline)")
+    search.add_argument("--objective", help="accuracy (default), or accuracy,latency: every trial also reports "
+                        "its latency per sequence, the search keeps a Pareto front and recommends its knee "
+                        "(--method ray --searcher optuna)")
     search.add_argument("--feature-cache", help="--space pipeline: each node's folder for cached features "
                         "(default $XDG_CACHE_HOME or ~/.cache, under eeg_emotion_tuning/features)")
     search.add_argument("--cv", dest="cv_folds", type=int, help="score each trial by the mean over K grouped folds "

@@ -106,8 +106,12 @@ def train_pipeline(
     from eeg.classical import fit_classical
     from trainables.devices import hide_unassigned_gpus
 
-    _, accuracy, fit_s = fit_classical(family, own, data.X_train, data.y_train, data.X_val, data.y_val, seed=seed)
+    from eeg.latency import sklearn_latency_ms, sklearn_parameter_count
+
+    model, accuracy, fit_s = fit_classical(family, own, data.X_train, data.y_train, data.X_val, data.y_val, seed=seed)
     metrics = {"val_accuracy": accuracy, "fit_s": fit_s, **fixed,
+               "latency_ms": sklearn_latency_ms(model, int(data.input_shape[-1])),
+               "n_params": sklearn_parameter_count(model),
                "val_majority_baseline": majority_baseline(data.y_train, data.y_val),
                "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
                "setup_s": time.perf_counter() - entered, **hide_unassigned_gpus()}

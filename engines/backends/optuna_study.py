@@ -349,6 +349,9 @@ class OptunaBackend:
                 f"--method optuna: --scheduler picks Optuna's pruner ({', '.join(PRUNERS)}), got "
                 f"{settings.scheduler!r}; BOHB runs on Ray: --method ray --searcher bohb --scheduler bohb"
             )
+        if settings.objective != "accuracy":
+            raise InputError(f"--objective {settings.objective} runs with --method ray --searcher optuna "
+                             "(OptunaSearch with a metric and a mode per objective); --method optuna tunes accuracy")
         note_ignored(settings, _IGNORED, "--method optuna runs on this machine without Ray")
 
     def default_name(self, settings: Settings) -> str:

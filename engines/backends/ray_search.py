@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 METRIC, MODE = "val_accuracy", "max"
+LATENCY_METRIC = "latency_ms"  # --objective accuracy,latency: minimised beside the accuracy
 SEARCHERS = ("optuna", "hyperopt", "bayesopt", "bohb", "random", "grid")
 SCHEDULERS = ("asha", "hyperband", "bohb", "median", "fifo")
 # Schedulers that pause a trial and resume it later: they need a checkpoint to resume from.
@@ -170,7 +171,7 @@ def check_pairing(searcher: str, scheduler: str, checkpoint: bool) -> None:
 
 def build_search(
     searcher: str, space: Any, *, max_trials: int, seed: int, defaults: Mapping[str, Any], smoke_test: bool = False,
-    max_concurrent: int | None = None, live_study: tuple[str, str] | None = None,
+    max_concurrent: int | None = None, live_study: tuple[str, str] | None = None, objective: str = "accuracy",
 ) -> RaySearch:
     """Translate the plain-data space for ``searcher``; each backend has exactly one translator.
 
@@ -186,6 +187,7 @@ def build_search(
         live_study: ``(RDB URL, study name)``: OptunaSearch keeps its study there, so every trial is in it as it runs
             (``make dashboard`` shows them live) and a resumed searcher goes on in it; :func:`fresh_study_storage`.
             Without it, in memory.
+        objective: ``"accuracy"``, or ``"accuracy,latency"`` (Optuna only: its TPE takes a metric and a mode each).
     """
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -202,7 +204,8 @@ def build_search(
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
         where = {"storage": fresh_study_storage(*live_study), "study_name": live_study[1]} if live_study else {}
-        alg = OptunaSearch(space=define_by_run, sampler=sampler, metric=METRIC, mode=MODE, **where)
+        metric, mode = ([METRIC, LATENCY_METRIC], [MODE, "min"]) if objective != "accuracy" else (METRIC, MODE)
+        alg = OptunaSearch(space=define_by_run, sampler=sampler, metric=metric, mode=mode, **where)
         return RaySearch(ResultOnCull(alg), {}, max_trials, None)
     if searcher == "hyperopt":
         from ray.tune.search.hyperopt import HyperOptSearch
@@ -266,8 +269,12 @@ def fresh_study_storage(url: str, name: str) -> Any:
     return storage
 
 
-def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int) -> Any:
-    """The trial scheduler; all of them count epochs (``training_iteration``)."""
+def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int,
+                    metric: tuple[str, str] | None = None) -> Any:
+    """The trial scheduler; all of them count epochs (``training_iteration``).
+
+    ``metric``: ``(name, mode)`` for the scheduler itself, when the Tuner has none (several objectives).
+    """
     from ray.tune.schedulers import (
         ASHAScheduler,
         FIFOScheduler,
@@ -277,14 +284,15 @@ def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int) -> An
     )
 
     grace = max(1, min(grace_period, max_epochs))
+    own = {"metric": metric[0], "mode": metric[1]} if metric else {}
     if scheduler == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=max_epochs, grace_period=grace, reduction_factor=3)
+        return ASHAScheduler(**own, time_attr="training_iteration", max_t=max_epochs, grace_period=grace, reduction_factor=3)
     if scheduler == "hyperband":
-        return HyperBandScheduler(time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+        return HyperBandScheduler(**own, time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
     if scheduler == "bohb":
-        return HyperBandForBOHB(time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+        return HyperBandForBOHB(**own, time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
     if scheduler == "median":
-        return MedianStoppingRule(time_attr="training_iteration", grace_period=grace, min_samples_required=3)
+        return MedianStoppingRule(**own, time_attr="training_iteration", grace_period=grace, min_samples_required=3)
     if scheduler == "fifo":
         return FIFOScheduler()
     raise InputError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")

@@ -154,6 +154,8 @@ def collect_records(
                 nodes=_nodes_in_order(frame, metrics),
                 cpus=finite_or_none(metrics.get("cpus")),
                 gpus=finite_or_none(metrics.get("gpus")),
+                latency_ms=finite_or_none(metrics.get("latency_ms")),
+                n_params=int(metrics["n_params"]) if finite_or_none(metrics.get("n_params")) is not None else None,
             )
         )
     return records
@@ -173,6 +175,9 @@ class RayTuneBackend:
 
     def check(self, settings: Settings) -> None:
         check_pairing(settings.searcher, settings.scheduler, settings.checkpoint)
+        if settings.objective != "accuracy" and settings.searcher != "optuna":
+            raise InputError(f"--objective {settings.objective} needs --searcher optuna (OptunaSearch takes a metric "
+                             f"and a mode per objective), got --searcher {settings.searcher}")
         if settings.optuna_storage:
             raise InputError("--optuna-storage is for --method optuna (its parallel workers); Ray keeps its "
                              "experiment in --storage")
@@ -195,6 +200,7 @@ class RayTuneBackend:
         from eeg.model import DEFAULT_HPARAMS
 
         return build_search(settings.searcher, space, max_trials=settings.max_trials, seed=settings.seed,
+                            objective=settings.objective,
                             defaults=DEFAULT_HPARAMS, smoke_test=settings.smoke_test,
                             max_concurrent=settings.max_concurrent, live_study=live_study)
 
@@ -257,6 +263,7 @@ class RayTuneBackend:
             search = self._build_search(settings, run.space, live_study=(paths.optuna_url, paths.live_study_name))
         trainable = tune.with_resources(self._trainable(run, search.decode), self._resources(run, search.decode))
         total = grid_size(search.param_space) if settings.searcher == "grid" else settings.max_trials
+        multi = settings.objective != "accuracy"
         if settings.resume:
             tuner = tune.Tuner.restore(paths.ray, trainable=trainable, resume_errored=True)
         else:
@@ -264,11 +271,13 @@ class RayTuneBackend:
                 trainable,
                 param_space=search.param_space,
                 tune_config=tune.TuneConfig(
-                    metric=METRIC,
-                    mode=MODE,
+                    # Several objectives: the searcher holds its metric list, the scheduler cuts on accuracy alone.
+                    metric=None if multi else METRIC,
+                    mode=None if multi else MODE,
                     search_alg=search.search_alg,
                     scheduler=build_scheduler(settings.scheduler, max_epochs=settings.max_epochs,
-                                              grace_period=settings.grace_period),
+                                              grace_period=settings.grace_period,
+                                              metric=(METRIC, MODE) if multi else None),
                     num_samples=search.num_samples,
                     # Random and grid carry --max-concurrent in their BasicVariantGenerator (Ray would warn here).
                     max_concurrent_trials=settings.max_concurrent if isinstance(search.search_alg, Searcher) else None,

@@ -40,6 +40,9 @@ class TrialRecord:
     nodes: list[str] = field(default_factory=list)  # every node the trial ran on, in order
     cpus: float | None = None  # what Ray gave the trial (--placement auto: its config decides)
     gpus: float | None = None
+    # Prediction cost of the configuration (eeg.latency): ms per sequence on the trial's threads, and its size.
+    latency_ms: float | None = None
+    n_params: int | None = None
     # --cv K: each fold's validation accuracy at the epoch of the best fold mean, and their standard deviation.
     fold_val_accuracy: list[float] = field(default_factory=list)
     val_accuracy_std: float | None = None

@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "max_epochs": 12,
     "grace_period": 2,
     "time_budget": None,  # e.g. "8h", "45m"
+    "objective": "accuracy",  # or "accuracy,latency": a Pareto front, and its knee as the recommendation
     "space": None,  # a built-in space (cnn_lstm, pipeline) or a YAML file overriding search-space ranges
     "feature_cache": None,  # --space pipeline: each node's feature cache folder (default ~/.cache/eeg_emotion_tuning)
     "seed": 0,
@@ -130,6 +131,7 @@ class Settings:
     max_epochs: int
     grace_period: int
     time_budget: str | float | None
+    objective: str
     space: str | None
     feature_cache: str | None
     seed: int
@@ -296,6 +298,7 @@ def validate(values: Mapping[str, Any], given: frozenset[str] = frozenset()) -> 
     _one_of(checked, "method", METHODS)
     _one_of(checked, "placement", PLACEMENTS)
     _one_of(checked, "split", SPLITS)
+    _one_of(checked, "objective", ("accuracy", "accuracy,latency"))
     _one_of(checked, "dataset", DATASET_KINDS)
     for key in ("max_trials", "max_epochs", "grace_period"):
         checked[key] = _whole(checked, key, 1)

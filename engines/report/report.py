@@ -183,6 +183,11 @@ def run_report(settings: Settings, experiment: str | None) -> int:
         pictures += ["learning_curves.png", "anytime.png"]
     else:
         notes.append("no trial has finished an epoch yet: no learning curves")
+    if (experiment_dir / "pareto_front.json").is_file():  # --objective accuracy,latency
+        from engines.report.pareto_plot import plot_pareto_front
+
+        plot_pareto_front(experiment_dir, plots_dir / "pareto_front.png")
+        pictures.append("pareto_front.png")
     study = load_study(experiment_dir, progress.config)
     if study is None:
         notes.append("parameter plots come from the experiment's Optuna study, written when the run ends")

@@ -184,10 +184,25 @@ def write_experiment_outputs(
         document = best_hyperparameters_document(summary["best_params"], _best_metadata(summary, settings, paths,
                                                                                         data_description, metadata))
         best_file = write_best_hyperparameters(paths.output_dir, paths.local, document, finished=summary["finished"])
+    if summary.get("pareto_front"):
+        _write_pareto_front(records, summary, paths, best_file)
     write_json_atomic(paths.summary_file, summary)
     shared = Path(paths.output_dir) / "best_hyperparameters.json"
     kept_real = shared if best_file is not None and summary["finished"] and best_file != shared else None
     return ExperimentOutputs(summary=dict(summary), best_file=best_file, trials_table=parquet, kept_real=kept_real)
+
+
+def _write_pareto_front(records: Sequence[TrialRecord], summary: Mapping[str, Any], paths: ExperimentPaths,
+                        best_file: Path | None) -> None:
+    """``pareto_front.json`` in the experiment, and beside the ``best_hyperparameters.json`` it explains."""
+    from engines.tune.pareto import front_document
+
+    by_id = {r.trial_id: r for r in records}
+    front = [by_id[t] for t in summary["pareto_front"] if t in by_id]
+    document = front_document(front, by_id.get(summary["best_trial"]))
+    write_json_atomic(paths.local / "pareto_front.json", document)
+    if best_file is not None and best_file.parent != paths.local:
+        write_json_atomic(best_file.parent / "pareto_front.json", document)
 
 
 def _cv_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,6 +233,8 @@ def _best_metadata(summary: Mapping[str, Any], settings: Settings, paths: Experi
         "split": settings.split,
         "split_seed": settings.split_seed,
         **_cv_metadata(summary),
+        **({"objective": summary["objective"], "latency_ms": summary["best_latency_ms"],
+            "pareto_front": "pareto_front.json"} if summary.get("pareto_front") else {}),
         "experiment": str(paths.local),
         "experiment_name": paths.name,
         "experiment_finished": bool(summary["finished"]),

@@ -84,6 +84,12 @@ def summarise(
     # A diverged config is unstable even if an epoch before its NaN scored well: never the one to recommend.
     scored = [r for r in records if r.status not in ("failed", "diverged") and r.best_val_accuracy is not None]
     best = max(scored, key=lambda r: r.best_val_accuracy) if scored else None
+    front: list[TrialRecord] = []
+    if getattr(settings, "objective", "accuracy") == "accuracy,latency":
+        from engines.tune.pareto import knee, pareto_front
+
+        front = pareto_front(records)  # the recommendation is the front's knee, not the most accurate trial
+        best = knee(front) or best
     failures = [r.failure_reason for r in records if r.failure_reason]
     return {
         "name": settings.name,
@@ -109,6 +115,9 @@ def summarise(
         "retries": sum(r.retries for r in records),
         "mean_setup_s": round(sum(r.setup_s or 0 for r in records) / len(records), 3) if records else None,
         "first_failure": failures[0] if failures else None,
+        "objective": getattr(settings, "objective", "accuracy"),
+        "best_latency_ms": best.latency_ms if best else None,
+        "pareto_front": [r.trial_id for r in front],
     }
 
 
@@ -125,11 +134,15 @@ def summary_lines(summary: dict[str, Any], *, best_file: Any, trials_table: Any,
         at_epoch = (f" at epoch {summary['best_epoch']} of {summary['best_trial_epochs']}"
                     if summary.get("best_epoch") and summary.get("best_trial_epochs") else "")
         lines.append(
-            f"Best trial {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%}{at_epoch} "
+            f"{'Knee trial' if summary.get('pareto_front') else 'Best trial'} {summary['best_trial']}: val_accuracy {summary['best_val_accuracy']:.1%}{at_epoch} "
             f"(validation majority baseline {summary['val_majority_baseline']:.1%}, chance {summary['chance']:.1%})"
             + (f"; mean of {summary['cv_folds']} folds, std {summary['best_val_accuracy_std']:.1%}"
                if summary.get("cv_folds") and summary.get("best_val_accuracy_std") is not None else "")
         )
+        if summary.get("pareto_front"):
+            lines.append(f"Pareto front (val_accuracy up, latency down): {len(summary['pareto_front'])} trials; the "
+                         f"recommended trial is its knee, {summary['best_latency_ms']:.2f} ms a sequence "
+                         f"(pareto_front.json beside best_hyperparameters.json)")
     lines.append(
         f"Trials: {summary['trials']} ({summary['complete']} complete, {summary['stopped_early']} stopped early, "
         f"{summary['failed']} failed after retries, {summary.get('diverged', 0)} diverged"

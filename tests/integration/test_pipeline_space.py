@@ -104,3 +104,38 @@ def test_train_and_verify_take_the_tuned_pipeline_file(tmp_path):
     assert versus["unit"] == "test recordings" and versus["n_units"] == len(versus["tuned_by_unit"]) >= 3
     assert set(versus["tuned_by_unit"]) == set(versus["baseline_by_unit"])
     assert "Tuned pipeline vs " in run.stdout and "(the best baseline on test)" in run.stdout
+
+
+def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_drawn(tmp_path):
+    run = _tune(tmp_path, "--space", "pipeline", "--max-trials", "3", "--objective", "accuracy,latency")
+    assert run.returncode == 0, run.stderr[-3000:]
+    front = json.loads((tmp_path / "models" / "pareto_front.json").read_text())
+    (experiment,) = (tmp_path / "models" / "tuning").glob("pipeline_optuna_asha_*")
+    assert json.loads((experiment / "pareto_front.json").read_text()) == front
+    trials = _trials(tmp_path)
+    assert trials["latency_ms"].notna().all() and (trials["latency_ms"] > 0).all() and (trials["n_params"] > 0).all()
+    points = {p["trial_id"]: (p["val_accuracy"], p["latency_ms"]) for p in front["front"]}
+    for trial_id, (accuracy, latency) in points.items():  # nothing in the table beats a front point on both
+        better = trials[(trials["best_val_accuracy"] >= accuracy) & (trials["latency_ms"] <= latency)
+                        & (trials["trial_id"] != trial_id)]
+        assert ((better["best_val_accuracy"] == accuracy) & (better["latency_ms"] == latency)).all()
+    best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())
+    knee = next(p for p in front["front"] if p["trial_id"] == front["knee_trial"])
+    assert best["hyperparameters"] == knee["hyperparameters"] and best["metadata"]["objective"] == "accuracy,latency"
+    assert f"Knee trial {front['knee_trial']}" in run.stdout and "Pareto front (val_accuracy up" in run.stdout
+    report = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "report"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (experiment / "plots" / "pareto_front.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--searcher", "hyperopt"), "--objective accuracy,latency needs --searcher optuna"),
+    (("--method", "optuna"), "--objective accuracy,latency runs with --method ray --searcher optuna"),
+])
+def test_several_objectives_are_refused_where_the_searcher_takes_one(tmp_path, flags, message):
+    run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test",
+                          "--objective", "accuracy,latency", "--max-trials", "2", *flags],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
+    assert not (tmp_path / "models").exists()
