@@ -208,10 +208,10 @@ def _with_absolute_paths(settings: Any, args: argparse.Namespace) -> tuple[Any, 
     except FileNotFoundError:
         raise InputError("the current folder no longer exists (it was deleted): cd into an existing folder "
                          "and run the command again") from None
-    from search_spaces import SPACES
+    from search_spaces import SPACE_NAMES
 
     absolute = {key: _absolute(getattr(settings, key), start) for key in _PATH_SETTINGS
-                if not (key == "space" and settings.space in SPACES)}  # a built-in space's name is no path
+                if not (key == "space" and settings.space in SPACE_NAMES)}  # a built-in space's name is no path
     args = argparse.Namespace(**{key: _absolute(value, start) if key in _PATH_ARGS else value
                                  for key, value in vars(args).items()})
     return settings.replace(**absolute), args

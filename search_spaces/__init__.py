@@ -26,7 +26,6 @@ from typing import Any
 from search_spaces.cnn_lstm import SPACE
 from search_spaces.overrides import (apply_space_overrides, check_space_against_model, load_space_overrides,
                                      read_base_space_name)
-from search_spaces.pipeline import SPACE as PIPELINE_SPACE
 from search_spaces.space import Bool, Categorical, Condition, Float, Int, Param, SearchSpace, SpaceError
 from search_spaces.translate_bayesopt import decode_bayesopt, to_bayesopt_bounds
 from search_spaces.translate_configspace import decode_configspace, to_configspace
@@ -37,7 +36,7 @@ from search_spaces.translate_ray import DEFAULT_GRID_AXES, to_ray_grid, to_ray_p
 
 __all__ = [
     "SPACE",
-    "SPACES",
+    "SPACE_NAMES",
     "get_space",
     "resolve_space",
     "decode_config",
@@ -67,7 +66,16 @@ __all__ = [
     "build_keras_tuner_hparams",
 ]
 
-SPACES: dict[str, SearchSpace] = {SPACE.name: SPACE, PIPELINE_SPACE.name: PIPELINE_SPACE}
+# The built-in spaces. The pipeline's is imported when asked for: it needs eeg.pipeline (SciPy), the seed's does not.
+SPACE_NAMES: tuple[str, ...] = ("cnn_lstm", "pipeline")
+
+
+def _built_in(name: str) -> SearchSpace:
+    if name == "pipeline":
+        from search_spaces.pipeline import SPACE as PIPELINE_SPACE
+
+        return PIPELINE_SPACE
+    return SPACE
 
 
 def resolve_space(value: str | None) -> SearchSpace:
@@ -75,7 +83,7 @@ def resolve_space(value: str | None) -> SearchSpace:
     ``space:`` key, when present, names the built-in space it changes)."""
     if not value:
         return get_space()
-    if value in SPACES:
+    if value in SPACE_NAMES:
         return get_space(value)
     return get_space(read_base_space_name(value) or SPACE.name, value)
 
@@ -88,23 +96,23 @@ def get_space(name: str = "cnn_lstm", overrides_path: str | None = None) -> Sear
     not inside every trial that samples it.
 
     Args:
-        name: A key of :data:`SPACES`.
+        name: One of :data:`SPACE_NAMES`.
         overrides_path: A ``--space`` YAML file, or ``None`` for the built-in space as is.
 
     Raises:
         SpaceError: Unknown space name, a bad override file, or an override value the model
             rejects (``f"{path}: the model rejects kernel_size=9 (...)"``).
     """
-    if name not in SPACES:
-        raise SpaceError(f"unknown search space {name!r}; known: {', '.join(SPACES)}")
-    space = SPACES[name]
+    if name not in SPACE_NAMES:
+        raise SpaceError(f"unknown search space {name!r}; known: {', '.join(SPACE_NAMES)}")
+    space = _built_in(name)
     if not overrides_path:
         return space  # the built-in space is checked against the model by the tests
     space = load_space_overrides(overrides_path, space)
     # Lazy: the translators never need the model, and eeg.model imports Keras only inside build_model.
     from eeg.model import resolve_hparams
 
-    if space.name == PIPELINE_SPACE.name:
+    if space.name == "pipeline":
         from search_spaces.pipeline import check_pipeline_value
 
         check_space_against_model(space, check_pipeline_value)

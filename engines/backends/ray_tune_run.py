@@ -365,44 +365,23 @@ class RayTuneBackend:
 
         from trainables.cnn_lstm import train_cnn_lstm
 
+        settings = run.settings
+        common = dict(max_epochs=settings.max_epochs, seed=settings.seed, cpus_per_trial=settings.cpus_per_trial,
+                      checkpoint=settings.checkpoint, decode=decode,
+                      # A paused trial resumes from its last checkpoint: the pausing schedulers need one every epoch.
+                      checkpoint_every=1 if settings.scheduler in PAUSING_SCHEDULERS else settings.checkpoint_every)
         if run.data.recordings is not None:  # --space pipeline: each trial makes its own features
             from trainables.pipeline import train_pipeline
 
-            return tune.with_parameters(
-                train_pipeline,
-                recordings=run.data.recordings,  # the tuning recordings only
-                max_epochs=run.settings.max_epochs,
-                seed=run.settings.seed,
-                cpus_per_trial=run.settings.cpus_per_trial,
-                checkpoint=run.settings.checkpoint,
-                checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
-                decode=decode,
-                cache_dir=run.settings.feature_cache,
-            )
+            # The tuning recordings only; features go to each node's cache.
+            return tune.with_parameters(train_pipeline, recordings=run.data.recordings,
+                                        cache_dir=settings.feature_cache, **common)
         if run.data.folds is not None:  # --cv K: the fold models of a trial train in lockstep
             from trainables.cnn_lstm_cv import train_cnn_lstm_cv
 
-            return tune.with_parameters(
-                train_cnn_lstm_cv,
-                folds=run.data.folds,  # built without the test split
-                max_epochs=run.settings.max_epochs,
-                seed=run.settings.seed,
-                cpus_per_trial=run.settings.cpus_per_trial,
-                checkpoint=run.settings.checkpoint,
-                checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
-                decode=decode,
-            )
-        return tune.with_parameters(
-            train_cnn_lstm,
-            data=run.data.prepared.without_test(),  # the tuner never sees the test split
-            max_epochs=run.settings.max_epochs,
-            seed=run.settings.seed,
-            cpus_per_trial=run.settings.cpus_per_trial,
-            checkpoint=run.settings.checkpoint,
-            # A paused trial resumes from its last checkpoint: the pausing schedulers need one every epoch.
-            checkpoint_every=1 if run.settings.scheduler in PAUSING_SCHEDULERS else run.settings.checkpoint_every,
-            decode=decode,
-        )
+            return tune.with_parameters(train_cnn_lstm_cv, folds=run.data.folds, **common)  # no test split in them
+        # The tuner never sees the test split.
+        return tune.with_parameters(train_cnn_lstm, data=run.data.prepared.without_test(), **common)
 
     def _check_fit(self, settings: Settings) -> None:
         """Refuse a trial no node can hold (InputError), after waiting if the cluster may still grow.
