@@ -6,7 +6,7 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report dashboard bench bench-search bench-curves bench-overnight bench-quick install clean down
+.PHONY: tune test test-fast train verify report dashboard bench bench-search bench-curves bench-overnight bench-pipeline bench-quick install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -74,6 +74,11 @@ bench-curves: $(STAMP)
 # midway (about 20 minutes on 2 CPUs): wall time, trials per hour, retries and driver memory into results.json.
 bench-overnight: $(STAMP)
 	$(PYTHON) benchmarks/bench_overnight.py $(BENCH_ARGS)
+
+# --space pipeline against the network-only space and the best fixed baseline: 2 splits x 3 seeds x 60 trials each
+# (about 40 minutes on 2 CPUs); resumable (benchmarks/results/pipeline/runs.jsonl).
+bench-pipeline: $(STAMP)
+	$(PYTHON) benchmarks/bench_pipeline.py $(BENCH_ARGS)
 
 # The same scripts with small numbers into benchmarks/quick/ (minutes; CI runs it so the scripts cannot rot).
 bench-quick: $(STAMP)

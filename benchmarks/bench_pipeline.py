@@ -123,8 +123,8 @@ def summarise(rows: list[dict], seeds: list[int]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser)
-    parser.add_argument("--work", default=str(Path(__file__).resolve().parent / "results" / "pipeline"),
-                        help="folder of the runs (resumable)")
+    parser.add_argument("--work", help="folder of the runs, resumable (default: benchmarks/results/pipeline; "
+                                       "--quick: <out>/pipeline_runs)")
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=12, help="--max-epochs of each search")
     parser.add_argument("--final-epochs", type=int, default=40, help="verify's --epochs (early stopping on val)")
@@ -133,7 +133,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.trials, args.epochs, args.final_epochs, args.seeds, args.splits = 4, 2, 2, 1, "trial"
-    work = Path(args.work)
+    work = Path(args.work or (Path(args.out) / "pipeline_runs" if args.quick
+                              else Path(__file__).resolve().parent / "results" / "pipeline"))
     work.mkdir(parents=True, exist_ok=True)
     runs = work / "runs.jsonl"
     seeds = list(range(args.seeds))

@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "memory": ["bench_memory.py"],
     "optuna_parallel": ["bench_optuna_parallel.py"],
     "search_efficiency": ["bench_search_efficiency.py"],
+    "pipeline": ["bench_pipeline.py"],
 }
 
 
