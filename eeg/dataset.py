@@ -19,7 +19,7 @@ import numpy as np
 
 from eeg.errors import DataError
 
-__all__ = ["EEGDataset", "REPRESENTATIONS", "validate_dataset"]
+__all__ = ["EEGDataset", "RawEEG", "REPRESENTATIONS", "validate_dataset"]
 
 # How windowed sources (DEAP, SEED, synthetic) shape X: "sequence" (n, n_steps, F), "flat" one (n, F) row per window.
 REPRESENTATIONS: tuple[str, ...] = ("sequence", "flat")
@@ -65,6 +65,23 @@ class EEGDataset:
             f"{len(self.y)} samples, X {tuple(self.X.shape)}, {self.n_classes} classes, "
             f"{len(np.unique(self.subject))} subjects, {len(np.unique(self.groups))} trials"
         )
+
+
+@dataclass(frozen=True)
+class RawEEG:
+    """Raw recordings: ``signals[i]`` is trial ``trial[i]`` of subject ``subject[i]`` with class ``labels[i]``.
+
+    What a ``--space pipeline`` trial cuts its own windows from (:mod:`eeg.pipeline`); made by
+    :func:`eeg.synthetic.generate_raw` and :func:`eeg.deap.load_deap_raw`.
+    """
+
+    signals: np.ndarray  # (n_trials_total, n_channels, n_samples) float32, µV
+    labels: np.ndarray  # int64 class index
+    subject: np.ndarray  # int64
+    trial: np.ndarray  # int64, unique within a subject
+    fs: float
+    channel_names: tuple[str, ...]
+    class_names: tuple[str, ...]
 
 
 def _plain(value: object) -> object:

@@ -42,7 +42,8 @@ import numpy as np
 from eeg.dataset import REPRESENTATIONS, EEGDataset, validate_dataset
 from eeg.errors import DataError, InputError
 
-__all__ = ["DEAP_CHANNELS", "DEAP_FS", "DEFAULT_LABEL_RULE", "LABEL_RULES", "LabelRule", "load_deap", "read_deap_file"]
+__all__ = ["DEAP_CHANNELS", "DEAP_FS", "DEFAULT_LABEL_RULE", "LABEL_RULES", "LabelRule", "load_deap", "load_deap_raw",
+           "read_deap_file"]
 
 DEAP_FS = 128
 BASELINE_S = 3
@@ -168,6 +169,48 @@ def _deap_folder(path: Path) -> tuple[Path, list[tuple[int, Path]]]:
     return folder, files
 
 
+def _rule(label_rule: str | None) -> tuple[str, LabelRule]:
+    rule_name = DEFAULT_LABEL_RULE if label_rule is None else label_rule
+    if rule_name not in LABEL_RULES:
+        raise InputError(f"DEAP label rule must be one of {', '.join(LABEL_RULES)}, got {rule_name!r}")
+    return rule_name, LABEL_RULES[rule_name]
+
+
+def _trial_signals(file: Path, subtract_baseline: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One subject's EEG trials without the 3 s baseline (its per-channel mean subtracted first), and ratings."""
+    data, ratings = read_deap_file(file)
+    eeg = np.asarray(data[:, :N_EEG, :], dtype=np.float32)
+    baseline = BASELINE_S * DEAP_FS
+    signals = eeg[:, :, baseline:]
+    if subtract_baseline:
+        signals = signals - eeg[:, :, :baseline].mean(axis=2, keepdims=True)
+    return signals, ratings
+
+
+def load_deap_raw(path: str | Path, *, label_rule: str | None = None, subtract_baseline: bool = True) -> Any:
+    """The same trials :func:`load_deap` featurizes, as raw recordings (an :class:`eeg.dataset.RawEEG`), for a
+    ``--space pipeline`` search that cuts its own windows: 32 EEG channels at 128 Hz, the baseline removed.
+
+    The full release is 32 x 40 trials of 60 s: about 1.3 GB as float32.
+    """
+    from eeg.dataset import RawEEG
+
+    rule_name, rule = _rule(label_rule)
+    _, files = _deap_folder(Path(path))
+    signals, labels, subjects, trials = [], [], [], []
+    for subject_id, file in files:
+        subject_signals, ratings = _trial_signals(file, subtract_baseline)
+        signals.extend(subject_signals)
+        labels.append(rule.classify(ratings))
+        subjects.append(np.full(len(subject_signals), subject_id, dtype=np.int64))
+        trials.append(np.arange(len(subject_signals), dtype=np.int64))
+    lengths = {s.shape[-1] for s in signals}
+    stacked = np.stack(signals) if len(lengths) == 1 else np.array(signals, dtype=object)
+    return RawEEG(signals=stacked, labels=np.concatenate(labels), subject=np.concatenate(subjects),
+                  trial=np.concatenate(trials), fs=float(DEAP_FS), channel_names=DEAP_CHANNELS,
+                  class_names=rule.class_names)
+
+
 def load_deap(
     path: str | Path,
     *,
@@ -192,21 +235,13 @@ def load_deap(
     """
     from eeg.features import featurize_trials
 
-    rule_name = DEFAULT_LABEL_RULE if label_rule is None else label_rule
-    if rule_name not in LABEL_RULES:
-        raise InputError(f"DEAP label rule must be one of {', '.join(LABEL_RULES)}, got {rule_name!r}")
-    rule = LABEL_RULES[rule_name]
+    rule_name, rule = _rule(label_rule)
     if representation not in REPRESENTATIONS:
         raise InputError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {representation!r}")
     folder, files = _deap_folder(Path(path))
     X_parts, y_parts, subject_parts, trial_parts = [], [], [], []
-    baseline = BASELINE_S * DEAP_FS
     for subject_id, file in files:  # one subject at a time: a subject is ~100 MB as float64
-        data, ratings = read_deap_file(file)
-        eeg = np.asarray(data[:, :N_EEG, :], dtype=np.float32)
-        signals = eeg[:, :, baseline:]
-        if subtract_baseline:
-            signals = signals - eeg[:, :, :baseline].mean(axis=2, keepdims=True)
+        signals, ratings = _trial_signals(file, subtract_baseline)
         try:
             X, source_trial = featurize_trials(signals, DEAP_FS, DEAP_CHANNELS, representation=representation)
         except InputError as exc:  # e.g. trials too short for one sequence: name the file that caused it

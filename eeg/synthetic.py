@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from eeg.dataset import EEGDataset
+from eeg.dataset import EEGDataset, RawEEG  # RawEEG re-exported here
 from eeg.deap import DEAP_CHANNELS  # one definition of the 32-channel order; re-exported here
 from eeg.errors import InputError
 from eeg.features import featurize_trials
@@ -152,19 +152,6 @@ class SyntheticConfig:
         angles = 2 * np.pi * np.arange(k) / k + np.pi / 4
         circle = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 0.8
         return np.array([AFFECT.get(name.lower(), tuple(circle[i])) for i, name in enumerate(self.class_names)])
-
-
-@dataclass(frozen=True)
-class RawEEG:
-    """Raw recordings: ``signals[i]`` is trial ``trial[i]`` of subject ``subject[i]`` with class ``labels[i]``."""
-
-    signals: np.ndarray  # (n_trials_total, 32, n_samples) float32, µV
-    labels: np.ndarray  # int64 class index
-    subject: np.ndarray  # int64
-    trial: np.ndarray  # int64, unique within a subject
-    fs: float
-    channel_names: tuple[str, ...]
-    class_names: tuple[str, ...]
 
 
 def _shaped_noise(rng: np.random.Generator, shapes: np.ndarray, n: int, rows: int = 1) -> np.ndarray:

@@ -45,17 +45,24 @@ def check_pipeline_request(settings: Settings) -> None:
     if settings.method != "ray":
         raise InputError(f"--space pipeline runs with --method ray (its trials choose a model family, incl. "
                          f"scikit-learn ones); got --method {settings.method}")
-    if not settings.use_dummy_data:
-        raise InputError("--space pipeline computes features from raw recordings; it takes --use-dummy-data so far "
-                         f"(the DEAP and SEED loaders featurize as they read), got --data {settings.data}")
+    if not settings.use_dummy_data and settings.dataset != "deap":
+        raise InputError(f"--space pipeline computes features from raw recordings: it takes --use-dummy-data or "
+                         f"--dataset deap so far (a feature table holds no recordings, the SEED loader featurizes as "
+                         f"it reads), got --dataset {settings.dataset}")
     if getattr(settings, "cv_folds", None):
         raise InputError(f"--space pipeline scores each trial on the validation split; --cv {settings.cv_folds} "
                          "is for the network-only space so far")
 
 
 def pipeline_raw(settings: Settings) -> Any:
-    """The raw recordings behind the synthetic dataset (same generator, same seed, the same smoke-test shrink)."""
+    """The raw recordings behind the dataset: DEAP's trials as :func:`eeg.deap.load_deap` reads them, or the
+    synthetic generator's (same seed, the same smoke-test shrink)."""
     from dataclasses import replace
+
+    if not settings.use_dummy_data:
+        from eeg.deap import load_deap_raw
+
+        return load_deap_raw(settings.data, label_rule=settings.label_rule)
 
     from eeg.synthetic import SyntheticConfig, generate_raw
 

@@ -211,3 +211,18 @@ def test_trials_too_short_for_one_window_name_the_file(tmp_path):
 def test_a_single_class_is_refused(tmp_path):
     short_deap(tmp_path, labels=np.full((4, 4), 7.0))
     expect_data_error(tmp_path, "at least two classes", "[3]")
+
+
+def test_the_raw_recordings_are_the_trials_the_featurizing_loader_reads(tmp_path):
+    from eeg.deap import load_deap_raw
+    from eeg.pipeline import Preprocessing, featurize_recordings
+
+    folder = short_deap(tmp_path / "deap", n_trials=4, seconds=12)
+    raw = load_deap_raw(folder, label_rule="valence")
+    assert raw.signals.shape == (4, 32, 12 * 128) and raw.fs == 128.0 and raw.channel_names == DEAP_CHANNELS
+    assert raw.subject.tolist() == [5] * 4 and raw.trial.tolist() == [0, 1, 2, 3] and raw.labels.tolist() == [0, 1, 0, 1]
+    featurized = load_deap(folder, label_rule="valence")
+    mine = featurize_recordings(raw, Preprocessing())
+    np.testing.assert_array_equal(mine.X, featurized.X)
+    for name in ("y", "subject", "trial"):
+        np.testing.assert_array_equal(getattr(mine, name), getattr(featurized, name))

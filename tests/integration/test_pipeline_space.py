@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,24 @@ def test_several_objectives_are_refused_where_the_searcher_takes_one(tmp_path, f
                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
+    from tests.eeg.test_deap import write_deap_file
+
+    folder = tmp_path / "deap" / "data_preprocessed_python"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for subject in (1, 2, 3):  # DEAP's layout, 6 trials of 12 s: 3 low and 3 high valence each
+        data = rng.standard_normal((6, 40, 128 * 15)).astype(np.float32)
+        ratings = np.tile([[2.0, 5.0, 5.0, 5.0], [8.0, 5.0, 5.0, 5.0]], (3, 1))
+        write_deap_file(folder / f"s{subject:02d}.dat", data, ratings)
+    space = _space_file(tmp_path, "model_family: {choices: [svm, logreg]}\n")
+    run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--data", str(tmp_path / "deap"),
+                          "--dataset", "deap", "--label-rule", "valence", "--space", space, "--max-trials", "2",
+                          "--max-epochs", "2", "--feature-cache", str(tmp_path / "cache")],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    trials = _trials(tmp_path)
+    assert len(trials) == 2 and trials["best_val_accuracy"].notna().all()
+    assert list((tmp_path / "cache").glob("*.npz"))
