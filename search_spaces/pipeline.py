@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from eeg.pipeline import BAND_PRESETS, FEATURE_SETS, SUBJECT_NORMS
+from collections.abc import Mapping
+from typing import Any
+
+from eeg.pipeline import BAND_PRESETS, FEATURE_SETS, SUBJECT_NORMS, Preprocessing
 from search_spaces.cnn_lstm import SPACE as CNN_LSTM_SPACE
 from search_spaces.space import Categorical, Condition, Float, SearchSpace
 
-__all__ = ["SPACE", "MODEL_FAMILIES", "PREPROCESSING_NAMES", "CLASSICAL_NAMES"]
+__all__ = ["SPACE", "MODEL_FAMILIES", "PREPROCESSING_NAMES", "CLASSICAL_NAMES", "split_pipeline_config",
+           "check_pipeline_value"]
 
 MODEL_FAMILIES: tuple[str, ...] = ("cnn_lstm", "svm", "logreg")
 PREPROCESSING_NAMES: tuple[str, ...] = ("feature_set", "band_preset", "window_s", "overlap", "n_steps", "subject_norm")
@@ -71,3 +75,12 @@ def check_pipeline_value(values: dict) -> None:
         check_preprocessing(Preprocessing(**{name: value}), 1e9, 10**12, "pipeline")
     elif name in CLASSICAL_NAMES and not (isinstance(value, (int, float)) and value > 0):
         raise InputError(f"{name} must be a number > 0, got {value!r}")
+
+
+def split_pipeline_config(params: Mapping[str, Any]) -> tuple[Preprocessing, str, dict[str, Any]]:
+    """``(Preprocessing, model family, that family's own parameters)`` of a decoded pipeline config."""
+    from eeg.model import DEFAULT_HPARAMS
+
+    family = str(params.get("model_family", "cnn_lstm"))
+    names = DEFAULT_HPARAMS if family == "cnn_lstm" else CLASSICAL_NAMES
+    return Preprocessing.from_config(params), family, {name: value for name, value in params.items() if name in names}

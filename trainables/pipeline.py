@@ -20,23 +20,9 @@ from typing import Any, Callable, Mapping
 
 from ray import tune
 
-__all__ = ["train_pipeline", "split_pipeline_config"]
+__all__ = ["train_pipeline"]
 
 _CLASSICAL_STATE_FILE = "classical.json"
-
-
-def split_pipeline_config(params: Mapping[str, Any]) -> tuple[Any, str, dict[str, Any]]:
-    """``(Preprocessing, model family, that family's own parameters)`` of a decoded pipeline config."""
-    from eeg.model import DEFAULT_HPARAMS
-    from eeg.pipeline import Preprocessing
-    from search_spaces.pipeline import CLASSICAL_NAMES
-
-    family = str(params.get("model_family", "cnn_lstm"))
-    if family == "cnn_lstm":
-        own = {name: value for name, value in params.items() if name in DEFAULT_HPARAMS}
-    else:
-        own = {name: value for name, value in params.items() if name in CLASSICAL_NAMES}
-    return Preprocessing.from_config(params), family, own
 
 
 def _report_classical(metrics: dict[str, Any], epoch: int, *, checkpoint: bool) -> None:
@@ -80,6 +66,7 @@ def train_pipeline(
     import logging
 
     from eeg.splits import majority_baseline
+    from search_spaces.pipeline import split_pipeline_config
 
     # Ray logs "Checkpoint successfully created at ..." per report from here to the driver's console.
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)

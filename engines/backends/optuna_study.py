@@ -131,6 +131,8 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
                 wall_time_s=wall,
                 setup_s=attrs.get("setup_s"),
                 failure_reason=reason if status in ("failed", "diverged") else None,
+                latency_ms=attrs.get("latency_ms"),
+                n_params=attrs.get("n_params"),
             )
         )
     return records
@@ -210,9 +212,11 @@ class _Objective:
     """Train one sampled config in one ``fit`` over every epoch; each epoch is reported, the pruner may stop it."""
 
     def __init__(self, space: Any, data: Any, *, max_epochs: int, seed: int, worker: int,
-                 folds: list | None = None) -> None:
+                 folds: list | None = None, recordings: Any = None, cache_dir: str | None = None) -> None:
         self.space, self.data, self.max_epochs, self.seed, self.worker = space, data, max_epochs, seed, worker
         self.folds = folds  # --cv K: one PreparedData per fold; the trial's score is the fold mean
+        # --space pipeline: each trial cuts its own features from these (cached per machine in cache_dir).
+        self.recordings, self.cache_dir = recordings, cache_dir
         self.host = hostname()
         self.busy_s = 0.0
 
@@ -244,20 +248,55 @@ class _Objective:
         trial.set_user_attr("node_id", self.host)
         trial.set_user_attr("hostname", self.host)
         trial.set_user_attr("worker", self.worker)
-        hparams = resolve_hparams(suggest_optuna(trial, self.space))
+        from eeg.latency import keras_latency_ms
+
+        params, data = suggest_optuna(trial, self.space), self.data
+        if self.recordings is not None:
+            family, params, data = self._pipeline_data(trial, params)
+            if family != "cnn_lstm":
+                return self._fit_classical(trial, family, params, data, started)
+        hparams = resolve_hparams(params)
         if self.folds is not None:
             return self._train_folds(trial, hparams, started)
         keras.utils.set_random_seed(self.seed)
-        model = build_model(hparams, self.data.input_shape, self.data.n_classes)
+        model = build_model(hparams, data.input_shape, data.n_classes)
+        trial.set_user_attr("latency_ms", keras_latency_ms(model, data.input_shape))
+        trial.set_user_attr("n_params", int(model.count_params()))
         trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
         pruning = _pruning_callback(trial, hparams)
         # Seeded as the Ray trainable seeds its first epoch: the same shuffles, epoch after epoch.
-        train_model(hparams, self.data, epochs=self.max_epochs, model=model, seed=self.seed, callbacks=[pruning])
+        train_model(hparams, data, epochs=self.max_epochs, model=model, seed=self.seed, callbacks=[pruning])
         if pruning.diverged is not None:
             raise pruning.diverged
         if pruning.pruned is not None:
             raise optuna.TrialPruned(pruning.pruned)
         return pruning.best
+
+    def _pipeline_data(self, trial: Any, params: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
+        """--space pipeline: the trial's family, that family's own parameters, and its features (cached)."""
+        from search_spaces.pipeline import split_pipeline_config
+
+        prep, family, own = split_pipeline_config(params)
+        used = self.recordings.fitted(prep)
+        data, cached = self.recordings.prepared(used, cache_dir=self.cache_dir)
+        trial.set_user_attr("n_steps_used", used.n_steps)
+        trial.set_user_attr("features_cached", cached)
+        return family, own, data
+
+    def _fit_classical(self, trial: Any, family: str, params: dict[str, Any], data: Any, started: float) -> float:
+        """A classical family: fitted once, at its full resource (the pruner has nothing to compare per epoch)."""
+        from eeg.classical import fit_classical
+        from eeg.latency import sklearn_latency_ms, sklearn_parameter_count
+
+        trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
+        model, accuracy, _ = fit_classical(family, params, data.X_train, data.y_train, data.X_val, data.y_val,
+                                           seed=self.seed)
+        trial.set_user_attr("latency_ms", sklearn_latency_ms(model, int(data.input_shape[-1])))
+        trial.set_user_attr("n_params", sklearn_parameter_count(model))
+        trial.set_user_attr("epochs", self.max_epochs)
+        for epoch in range(1, self.max_epochs + 1):  # its score at every step, as the Ray trainable reports it
+            trial.report(accuracy, epoch)
+        return accuracy
 
     def _train_folds(self, trial: Any, hparams: dict[str, Any], started: float) -> float:
         """--cv K: the fold models in lockstep (as the Ray trainable); the pruner sees the fold mean each epoch."""
@@ -418,7 +457,8 @@ class OptunaBackend:
                   f"{f' (first {retries} re-running configs a stopped process cut short)' if retries else ''}"
                   f"{f'; {stale} left running by a stopped process marked failed' if stale else ''}", flush=True)
         objective = _Objective(run.space, run.data.prepared.without_test(), max_epochs=settings.max_epochs,
-                               seed=settings.seed, worker=worker, folds=run.data.folds)
+                               seed=settings.seed, worker=worker, folds=run.data.folds,
+                               recordings=run.data.recordings, cache_dir=settings.feature_cache)
         started = time.perf_counter()
         stopped: BaseException | None = None
         try:

@@ -159,7 +159,7 @@ def fingerprinted_name(settings: Settings, *parts: str) -> str:
         except OSError:
             values["space"] = settings.space  # unreadable: loading the space will say so
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return "_".join(("cnn_lstm", *parts, digest))
+    return "_".join(("pipeline" if settings.space == "pipeline" else "cnn_lstm", *parts, digest))
 
 
 def read_saved_config(paths: ExperimentPaths) -> dict[str, Any] | None:

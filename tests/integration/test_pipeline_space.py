@@ -78,7 +78,7 @@ def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_writ
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (("--method", "optuna"), "--space pipeline runs with --method ray"),
+    (("--method", "keras-tuner"), "--space pipeline runs with --method ray or optuna"),
     (("--cv", "2"), "--space pipeline scores each trial on the validation split; --cv 2"),
 ])
 def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tmp_path, flags, message):
@@ -161,3 +161,16 @@ def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
     trials = _trials(tmp_path)
     assert len(trials) == 2 and trials["best_val_accuracy"].notna().all()
     assert list((tmp_path / "cache").glob("*.npz"))
+
+
+def test_native_optuna_tunes_the_pipeline_with_the_same_trial_records(tmp_path):
+    space = _space_file(tmp_path, "model_family: {choices: [cnn_lstm, logreg]}\nn_conv_blocks: {low: 1, high: 2}\n")
+    run = _tune(tmp_path, "--method", "optuna", "--space", space, "--max-trials", "3", "--scheduler", "median")
+    assert run.returncode == 0, run.stderr[-3000:]
+    trials = _trials(tmp_path)
+    assert len(trials) == 3 and set(trials["config/model_family"]) <= {"cnn_lstm", "logreg"}
+    assert trials["status"].isin(["complete", "stopped_early"]).all() and (trials["latency_ms"] > 0).all()
+    logreg = trials[trials["config/model_family"] == "logreg"]
+    assert (logreg["epochs"] == 2).all()  # a classical trial reports its one score at every step, as on Ray
+    best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())
+    assert best["metadata"]["method"] == "optuna" and "model_family" in best["hyperparameters"]
