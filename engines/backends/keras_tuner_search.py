@@ -74,6 +74,14 @@ def _hypermodel(space: Any, input_shape: tuple[int, ...], n_classes: int, *, see
             batch_size = hp.values.get("batch_size", DEFAULT_HPARAMS["batch_size"])
             return model.fit(*args, batch_size=int(batch_size), shuffle=True, **kwargs)
 
+    if space.name == "pipeline":
+        class PipelineHyperModel(CnnLstmHyperModel):
+            """``--space pipeline``: registers the space; :class:`_PipelineTuner` builds each trial's model."""
+
+            def build(self, hp: Any) -> None:
+                build_keras_tuner_hparams(hp, space)  # Keras Tuner calls this to find every conditional knob
+
+        return PipelineHyperModel(name="pipeline")
     return CnnLstmHyperModel(name="cnn_lstm")
 
 
@@ -134,6 +142,8 @@ class _RecordingTuner:
             "hostname": self._host,
             "wall_time_s": round(elapsed, 3),
             "setup_s": self._current.get("setup_s"),
+            "latency_ms": self._current.get("latency_ms"),
+            "n_params": self._current.get("n_params"),
         }
         text = json.dumps(record, allow_nan=True)
         Path(self.get_trial_dir(trial.trial_id), HISTORY_FILE).write_text(text + "\n")
@@ -145,6 +155,53 @@ class _RecordingTuner:
             status = "error" if str(getattr(trial, "status", "")).upper() == "FAILED" else "complete"
             print(sequential_trial_line(trial.trial_id, status, record["val_accuracy_history"], max_epochs, self._host,
                                         done=len(self.ran), total=total, started=started), flush=True)
+
+
+class _PipelineTuner:
+    """Mixed in first with ``--space pipeline``: each trial makes its features and builds its family's model.
+
+    Overrides ``_build_and_fit_model``, the step Keras Tuner keeps for this (AutoKeras tunes preprocessing
+    there): a CNN + LSTM trains on the trial's own features through Keras Tuner's callbacks as any trial does;
+    a classical family is fitted once and its score stands for every epoch of the round.
+    """
+
+    _recordings: Any = None
+    _cache_dir: str | None = None
+    _space: Any = None
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._recordings is None:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        import keras
+
+        from eeg.latency import keras_latency_ms
+        from eeg.model import build_model, resolve_hparams
+        from search_spaces.pipeline import split_pipeline_config
+        from search_spaces.translate_keras_tuner import build_keras_tuner_hparams
+
+        hp = trial.hyperparameters
+        prep, family, own = split_pipeline_config(build_keras_tuner_hparams(hp, self._space))
+        data, _ = self._recordings.prepared(self._recordings.fitted(prep), cache_dir=self._cache_dir)
+        if family != "cnn_lstm":
+            return self._fit_classical(family, own, data, int(kwargs.get("epochs", 1)))
+        hparams = resolve_hparams(own)
+        keras.utils.set_random_seed(self._seed)
+        model = build_model(hparams, data.input_shape, data.n_classes)
+        self._current.update(latency_ms=keras_latency_ms(model, data.input_shape), n_params=int(model.count_params()))
+        kwargs["validation_data"] = (data.X_val, data.y_val)
+        return self.hypermodel.fit(hp, model, data.X_train, data.y_train, **kwargs)
+
+    def _fit_classical(self, family: str, params: dict[str, Any], data: Any, epochs: int) -> dict[str, float]:
+        from eeg.classical import fit_classical
+        from eeg.latency import sklearn_latency_ms, sklearn_parameter_count
+
+        self._current["setup_s"] = round(time.perf_counter() - self._current["started"], 3)
+        model, accuracy, _ = fit_classical(family, params, data.X_train, data.y_train, data.X_val, data.y_val,
+                                           seed=self._seed)
+        self._current.update(history=[accuracy] * epochs, epochs=list(range(1, epochs + 1)),
+                             latency_ms=sklearn_latency_ms(model, int(data.input_shape[-1])),
+                             n_params=sklearn_parameter_count(model))
+        return {"val_accuracy": accuracy}
 
 
 class _CrossValidatedTuner:
@@ -189,13 +246,15 @@ class _CrossValidatedTuner:
 
 
 def build_tuner(algorithm: str, hypermodel: Any, *, directory: Path, max_trials: int, max_epochs: int, seed: int,
-                deadline: float | None, folds: list | None = None, patience: int = 0) -> Any:
+                deadline: float | None, folds: list | None = None, patience: int = 0, recordings: Any = None,
+                cache_dir: str | None = None, space: Any = None) -> Any:
     """The Keras Tuner tuner for ``--tuning-algorithm``, reloading its project when one exists."""
     import keras_tuner as kt
 
     base = {"bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband, "random": kt.RandomSearch}[algorithm]
-    tuner_class = type(f"Recording{base.__name__}", (_CrossValidatedTuner, _RecordingTuner, base),
-                       {"_folds": folds, "_patience": patience, "_seed": seed})
+    tuner_class = type(f"Recording{base.__name__}", (_PipelineTuner, _CrossValidatedTuner, _RecordingTuner, base),
+                       {"_folds": folds, "_patience": patience, "_seed": seed, "_recordings": recordings,
+                        "_cache_dir": cache_dir, "_space": space})
     common = {
         "objective": kt.Objective("val_accuracy", "max"),
         "seed": seed,
@@ -253,6 +312,8 @@ def tuner_records(tuner: Any, space: Any, max_epochs: int) -> list[TrialRecord]:
                 hostname=saved.get("hostname"),
                 wall_time_s=saved.get("wall_time_s"),
                 setup_s=saved.get("setup_s"),
+                latency_ms=saved.get("latency_ms"),
+                n_params=saved.get("n_params"),
                 failure_reason=failure_reason(message) if status in ("failed", "diverged") and message else None,
             )
         )
@@ -316,7 +377,8 @@ class KerasTunerBackend:
                                  verbose=settings.verbose)
         tuner = build_tuner(settings.tuning_algorithm, hypermodel, directory=paths.local / "keras_tuner",
                             max_trials=settings.max_trials, max_epochs=settings.max_epochs, seed=settings.seed,
-                            deadline=deadline, folds=run.data.folds, patience=patience)
+                            deadline=deadline, folds=run.data.folds, patience=patience,
+                            recordings=run.data.recordings, cache_dir=settings.feature_cache, space=run.space)
         if settings.verbose == 1:
             tuner._lines = (settings.max_epochs, settings.max_trials, time.time())
         if tuner.oracle.trials:

@@ -42,9 +42,6 @@ def load_experiment_dataset(settings: Settings):
 
 def check_pipeline_request(settings: Settings) -> None:
     """What ``--space pipeline`` runs with so far; anything else is refused before data is loaded (InputError)."""
-    if settings.method == "keras-tuner":
-        raise InputError("--space pipeline runs with --method ray or optuna (its trials may choose a scikit-learn "
-                         "model; Keras Tuner's HyperModel builds Keras models only); got --method keras-tuner")
     if not settings.use_dummy_data and settings.dataset != "deap":
         raise InputError(f"--space pipeline computes features from raw recordings: it takes --use-dummy-data or "
                          f"--dataset deap so far (a feature table holds no recordings, the SEED loader featurizes as "

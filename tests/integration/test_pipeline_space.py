@@ -78,7 +78,6 @@ def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_writ
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (("--method", "keras-tuner"), "--space pipeline runs with --method ray or optuna"),
     (("--cv", "2"), "--space pipeline scores each trial on the validation split; --cv 2"),
 ])
 def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tmp_path, flags, message):
@@ -163,9 +162,11 @@ def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
     assert list((tmp_path / "cache").glob("*.npz"))
 
 
-def test_native_optuna_tunes_the_pipeline_with_the_same_trial_records(tmp_path):
+@pytest.mark.parametrize("method", [("--method", "optuna", "--scheduler", "median"),
+                                    ("--method", "keras-tuner", "--tuning-algorithm", "random")])
+def test_the_single_machine_methods_tune_the_pipeline_with_the_same_trial_records(tmp_path, method):
     space = _space_file(tmp_path, "model_family: {choices: [cnn_lstm, logreg]}\nn_conv_blocks: {low: 1, high: 2}\n")
-    run = _tune(tmp_path, "--method", "optuna", "--space", space, "--max-trials", "3", "--scheduler", "median")
+    run = _tune(tmp_path, *method, "--space", space, "--max-trials", "3")
     assert run.returncode == 0, run.stderr[-3000:]
     trials = _trials(tmp_path)
     assert len(trials) == 3 and set(trials["config/model_family"]) <= {"cnn_lstm", "logreg"}
@@ -173,4 +174,4 @@ def test_native_optuna_tunes_the_pipeline_with_the_same_trial_records(tmp_path):
     logreg = trials[trials["config/model_family"] == "logreg"]
     assert (logreg["epochs"] == 2).all()  # a classical trial reports its one score at every step, as on Ray
     best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())
-    assert best["metadata"]["method"] == "optuna" and "model_family" in best["hyperparameters"]
+    assert best["metadata"]["method"] == method[1] and "model_family" in best["hyperparameters"]
