@@ -132,8 +132,9 @@ def run_verify_pipeline(settings: Settings, hparams_file: str, *, epochs: int | 
     for line in improvement_lines(scores["default"], scores["tuned"], "seeds"):
         print(line)
     print(baselines_line(baselines) + " (on the seed's features, fitted on train, C chosen on validation)")
+    spread = interval_text(interval, n_units, unit) if interval else f"no CI with {n_units} {unit}; use 3 or more"
     print(f"Tuned pipeline vs {best.name} (the best baseline on test): {gain * 100:+.1f} points per "
-          f"{unit.split()[-1][:-1]} ({interval_text(interval, n_units, unit)}): {verdict(interval, best.name)}")
+          f"{unit.split()[-1][:-1]} ({spread}): {verdict(interval, best.name)}")
     metadata = tuned_metadata(hparams_file)
     document = verify_document(hparams_file, settings, _Run(data, n_epochs), scores["default"], scores["tuned"], {
         "test_accuracy_default": scores["default"], "test_accuracy_tuned": scores["tuned"],
