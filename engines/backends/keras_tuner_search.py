@@ -335,7 +335,7 @@ class KerasTunerBackend:
                              f"got {settings.tuning_algorithm!r}")
         if settings.objective != "accuracy":
             raise InputError(f"--objective {settings.objective} runs with --method ray --searcher optuna "
-                             "(OptunaSearch with a metric and a mode per objective); --method keras-tuner tunes accuracy")
+                             "(OptunaSearch with a metric and a mode per objective) or --method optuna; --method keras-tuner tunes accuracy")
         note_ignored(settings, _IGNORED, "--method keras-tuner runs on this machine without Ray")
 
     def default_name(self, settings: Settings) -> str:

@@ -95,6 +95,15 @@ def _retry_interrupted(study: Any) -> int:
     return queued
 
 
+def epoch_scores(trial: Any) -> list[float]:
+    """A trial's validation accuracy per epoch: what it reported to the pruner, or (several objectives, which
+    Optuna's ``report`` does not take) what it kept in its ``val_accuracy_history`` attribute."""
+    values = trial.intermediate_values
+    if values:
+        return [float(values.get(epoch, math.nan)) for epoch in range(1, max(values) + 1)]
+    return [float(v) for v in trial.user_attrs.get("val_accuracy_history", [])]
+
+
 def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
     """One :class:`engines.experiment.records.TrialRecord` per trial of ``study``, in trial order."""
     from optuna.trial import TrialState
@@ -102,12 +111,12 @@ def study_records(study: Any, max_epochs: int) -> list[TrialRecord]:
     records = []
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
-        history = [float(trial.intermediate_values[step]) for step in sorted(trial.intermediate_values)]
+        history = epoch_scores(trial)
         finite = [v for v in history if math.isfinite(v)]
         epochs = int(attrs.get("epochs", len(history)))
         reason = attrs.get("failure_reason") or (_INTERRUPTED if _interrupted(trial) else None)
         status = status_of_optuna_trial(trial.state.name, epochs, max_epochs, reason)
-        best = max(finite) if finite else (trial.value if trial.state == TrialState.COMPLETE else None)
+        best = max(finite) if finite else (trial.values[0] if trial.state == TrialState.COMPLETE else None)
         fold_history = attrs.get("fold_val_accuracy_history") or []
         fold_scores, fold_std = fold_scores_at_best(history, [list(epoch) for epoch in zip(*fold_history)])
         wall = attrs.get("wall_time_s")
@@ -173,7 +182,7 @@ def _sampler_seed(seed: int, worker: int, stream: int, earlier: int) -> int:
     return int(np.random.SeedSequence([seed, worker, stream, earlier]).generate_state(1)[0])
 
 
-def _pruning_callback(trial: Any, hparams: dict[str, Any]) -> Any:
+def _pruning_callback(trial: Any, hparams: dict[str, Any], *, several_objectives: bool = False) -> Any:
     """A Keras callback that reports each epoch to ``trial`` and stops training when the pruner says so.
 
     Training stops (``model.stop_training``) when the pruner prunes or the loss goes NaN/Inf;
@@ -199,8 +208,12 @@ def _pruning_callback(trial: Any, hparams: dict[str, Any]) -> Any:
                 return
             for key in ("val_loss", "accuracy", "loss"):
                 trial.set_user_attr(key, last[key])
-            trial.report(last["val_accuracy"], epoch)
             self.best = max(self.best, last["val_accuracy"])
+            if several_objectives:  # Optuna's report and pruners take one objective: keep the curve, run on
+                history = [*trial.user_attrs.get("val_accuracy_history", []), last["val_accuracy"]]
+                trial.set_user_attr("val_accuracy_history", history)
+                return
+            trial.report(last["val_accuracy"], epoch)
             if trial.should_prune():
                 self.pruned = f"pruned after epoch {epoch} (val_accuracy {last['val_accuracy']:.4f})"
                 self.model.stop_training = True
@@ -212,18 +225,22 @@ class _Objective:
     """Train one sampled config in one ``fit`` over every epoch; each epoch is reported, the pruner may stop it."""
 
     def __init__(self, space: Any, data: Any, *, max_epochs: int, seed: int, worker: int,
-                 folds: list | None = None, recordings: Any = None, cache_dir: str | None = None) -> None:
+                 folds: list | None = None, recordings: Any = None, cache_dir: str | None = None,
+                 several_objectives: bool = False) -> None:
         self.space, self.data, self.max_epochs, self.seed, self.worker = space, data, max_epochs, seed, worker
         self.folds = folds  # --cv K: one PreparedData per fold; the trial's score is the fold mean
         # --space pipeline: each trial cuts its own features from these (cached per machine in cache_dir).
         self.recordings, self.cache_dir = recordings, cache_dir
+        # --objective accuracy,latency: each trial returns (best val_accuracy, latency_ms); nothing is pruned.
+        self.several_objectives = several_objectives
         self.host = hostname()
         self.busy_s = 0.0
 
-    def __call__(self, trial: Any) -> float:
+    def __call__(self, trial: Any) -> float | tuple[float, float]:
         started = time.perf_counter()
         try:
-            return self._train(trial, started)
+            accuracy = self._train(trial, started)
+            return (accuracy, float(trial.user_attrs["latency_ms"])) if self.several_objectives else accuracy
         except BaseException as error:
             import optuna
 
@@ -263,7 +280,7 @@ class _Objective:
         trial.set_user_attr("latency_ms", keras_latency_ms(model, data.input_shape))
         trial.set_user_attr("n_params", int(model.count_params()))
         trial.set_user_attr("setup_s", round(time.perf_counter() - started, 3))
-        pruning = _pruning_callback(trial, hparams)
+        pruning = _pruning_callback(trial, hparams, several_objectives=self.several_objectives)
         # Seeded as the Ray trainable seeds its first epoch: the same shuffles, epoch after epoch.
         train_model(hparams, data, epochs=self.max_epochs, model=model, seed=self.seed, callbacks=[pruning])
         if pruning.diverged is not None:
@@ -294,8 +311,11 @@ class _Objective:
         trial.set_user_attr("latency_ms", sklearn_latency_ms(model, int(data.input_shape[-1])))
         trial.set_user_attr("n_params", sklearn_parameter_count(model))
         trial.set_user_attr("epochs", self.max_epochs)
-        for epoch in range(1, self.max_epochs + 1):  # its score at every step, as the Ray trainable reports it
-            trial.report(accuracy, epoch)
+        if self.several_objectives:
+            trial.set_user_attr("val_accuracy_history", [accuracy] * self.max_epochs)
+        else:
+            for epoch in range(1, self.max_epochs + 1):  # its score at every step, as the Ray trainable reports it
+                trial.report(accuracy, epoch)
         return accuracy
 
     def _train_folds(self, trial: Any, hparams: dict[str, Any], started: float) -> float:
@@ -335,8 +355,7 @@ class _TrialLine:
         from engines.experiment.console import sequential_trial_line
 
         self.done += 1
-        values = trial.intermediate_values
-        scores = [values.get(epoch, math.nan) for epoch in range(1, max(values, default=0) + 1)]
+        scores = epoch_scores(trial)
         status = {optuna.trial.TrialState.FAIL: "error", optuna.trial.TrialState.PRUNED: "pruned"}.get(
             trial.state, "complete")
         print(sequential_trial_line(str(trial.number), status, scores, self.max_epochs, trial.user_attrs.get("hostname"),
@@ -389,8 +408,13 @@ class OptunaBackend:
                 f"{settings.scheduler!r}; BOHB runs on Ray: --method ray --searcher bohb --scheduler bohb"
             )
         if settings.objective != "accuracy":
-            raise InputError(f"--objective {settings.objective} runs with --method ray --searcher optuna "
-                             "(OptunaSearch with a metric and a mode per objective); --method optuna tunes accuracy")
+            if settings.cv_folds:
+                raise InputError(f"--objective {settings.objective} scores one validation split; --cv "
+                                 f"{settings.cv_folds} is for --objective accuracy")
+            if settings.scheduler != "fifo":
+                print(f"note: --objective {settings.objective}: Optuna's pruners take one objective, so no trial is "
+                      f"pruned (--scheduler {settings.scheduler} has no effect; TPE samples both objectives)",
+                      flush=True)
         note_ignored(settings, _IGNORED, "--method optuna runs on this machine without Ray")
 
     def default_name(self, settings: Settings) -> str:
@@ -434,8 +458,10 @@ class OptunaBackend:
         url = paths.study_url(settings.optuna_storage)
         storage = _storage(url, paths)
         with locked(paths):  # workers on this machine take turns creating the study and taking a number
-            study = optuna.create_study(study_name=paths.study_name, storage=storage, direction="maximize",
-                                        load_if_exists=True)
+            several = settings.objective != "accuracy"
+            directions = {"directions": ["maximize", "minimize"]} if several else {"direction": "maximize"}
+            study = optuna.create_study(study_name=paths.study_name, storage=storage, load_if_exists=True,
+                                        **directions)
             stale = _fail_running_trials(storage, paths.study_name) if settings.resume else 0
             earlier = len(study.get_trials(deepcopy=False))
             worker, stream = _register_worker(study, remote=bool(settings.optuna_storage))
@@ -446,8 +472,8 @@ class OptunaBackend:
             # Constant liar: a running trial counts as a poor result, so parallel workers spread out.
             sampler=optuna.samplers.TPESampler(seed=_sampler_seed(settings.seed, worker, stream, earlier),
                                                multivariate=True, group=True, constant_liar=True),
-            pruner=build_pruner(settings.scheduler, max_epochs=settings.max_epochs,
-                                grace_period=settings.grace_period),
+            pruner=optuna.pruners.NopPruner() if several else build_pruner(
+                settings.scheduler, max_epochs=settings.max_epochs, grace_period=settings.grace_period),
         )
         owed = max(0, settings.max_trials - count_finished(study)) if settings.resume else settings.max_trials
         retries = _retry_interrupted(study) if settings.resume and owed else 0
@@ -458,7 +484,8 @@ class OptunaBackend:
                   f"{f'; {stale} left running by a stopped process marked failed' if stale else ''}", flush=True)
         objective = _Objective(run.space, run.data.prepared.without_test(), max_epochs=settings.max_epochs,
                                seed=settings.seed, worker=worker, folds=run.data.folds,
-                               recordings=run.data.recordings, cache_dir=settings.feature_cache)
+                               recordings=run.data.recordings, cache_dir=settings.feature_cache,
+                               several_objectives=several)
         started = time.perf_counter()
         stopped: BaseException | None = None
         try:

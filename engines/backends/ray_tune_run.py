@@ -175,6 +175,9 @@ class RayTuneBackend:
 
     def check(self, settings: Settings) -> None:
         check_pairing(settings.searcher, settings.scheduler, settings.checkpoint)
+        if settings.objective != "accuracy" and settings.cv_folds:
+            raise InputError(f"--objective {settings.objective} scores one validation split; --cv "
+                             f"{settings.cv_folds} is for --objective accuracy")
         if settings.objective != "accuracy" and settings.searcher != "optuna":
             raise InputError(f"--objective {settings.objective} needs --searcher optuna (OptunaSearch takes a metric "
                              f"and a mode per objective), got --searcher {settings.searcher}")

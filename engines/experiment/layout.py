@@ -153,6 +153,8 @@ def fingerprinted_name(settings: Settings, *parts: str) -> str:
     """
     values: dict[str, Any] = {key: getattr(settings, key) for key in _FINGERPRINT_KEYS}
     values["data"] = str(Path(settings.data).expanduser().resolve()) if settings.data else None
+    if getattr(settings, "objective", "accuracy") != "accuracy":  # a study's directions are fixed at creation
+        values["objective"] = settings.objective
     if settings.space:
         try:
             values["space"] = hashlib.sha256(Path(settings.space).read_bytes()).hexdigest()

@@ -131,7 +131,8 @@ def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_
 
 @pytest.mark.parametrize(("flags", "message"), [
     (("--searcher", "hyperopt"), "--objective accuracy,latency needs --searcher optuna"),
-    (("--method", "optuna"), "--objective accuracy,latency runs with --method ray --searcher optuna"),
+    (("--method", "keras-tuner"), "--objective accuracy,latency runs with --method ray --searcher optuna"),
+    (("--cv", "2"), "--objective accuracy,latency scores one validation split; --cv 2 is for --objective accuracy"),
 ])
 def test_several_objectives_are_refused_where_the_searcher_takes_one(tmp_path, flags, message):
     run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test",
@@ -175,3 +176,21 @@ def test_the_single_machine_methods_tune_the_pipeline_with_the_same_trial_record
     assert (logreg["epochs"] == 2).all()  # a classical trial reports its one score at every step, as on Ray
     best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())
     assert best["metadata"]["method"] == method[1] and "model_family" in best["hyperparameters"]
+
+
+def test_native_optuna_runs_both_objectives_in_one_study_and_recommends_the_knee(tmp_path):
+    import optuna
+
+    run = _tune(tmp_path, "--method", "optuna", "--space", "pipeline", "--max-trials", "3",
+                "--objective", "accuracy,latency")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "no trial is pruned" in run.stdout
+    front = json.loads((tmp_path / "models" / "pareto_front.json").read_text())
+    best = json.loads((tmp_path / "models" / "best_hyperparameters.json").read_text())
+    knee = next(p for p in front["front"] if p["trial_id"] == front["knee_trial"])
+    assert best["hyperparameters"] == knee["hyperparameters"]
+    study = optuna.load_study(study_name=best["metadata"]["study"],
+                              storage=f"sqlite:///{tmp_path / 'models' / 'tuning' / 'optuna.db'}")
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert all(len(t.values) == 2 and t.values[1] > 0 for t in study.trials)
+    assert (_trials(tmp_path)["epochs"] == 2).all()  # nothing pruned: every trial ran its epochs
