@@ -261,7 +261,15 @@ class LocalRayCluster:
         """A worker node; ``num_gpus`` > 0 advertises GPUs this machine need not have.
 
         Ray refuses to advertise more GPUs than ``CUDA_VISIBLE_DEVICES`` lists, so that node starts without it.
+
+        With a shared temp folder it starts once every node before it has joined, as a user's
+        ``ray start`` commands run one after another: nodes started at the same instant in one
+        session folder pick the same next free name for their raylet's socket and logs (Ray's
+        ``_make_inc_temp`` checks which ``raylet.N`` exists), so one raylet dies on
+        "bind: Address already in use" and its ``ray start`` times out after 30 s.
         """
+        if self.shared_temp_dir and self.nodes >= 1:
+            self.wait_for_nodes(self.nodes)
         self._start(f"worker{self.nodes}", [
             f"--address={self.address}",
             f"--num-cpus={num_cpus}",
