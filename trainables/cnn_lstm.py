@@ -184,7 +184,8 @@ def train_cnn_lstm(
     model, last_epoch = _model_to_train(hparams, data)
     from eeg.latency import keras_latency_ms
 
-    fixed = {"latency_ms": keras_latency_ms(model, data.input_shape), "n_params": int(model.count_params()),"val_majority_baseline": majority_baseline(data.y_train, data.y_val),
+    fixed = {"latency_ms": keras_latency_ms(model, data.input_shape), "n_params": int(model.count_params()),
+             "val_majority_baseline": majority_baseline(data.y_train, data.y_val),
              "node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
              "setup_s": time.perf_counter() - entered, "tf_import_s": tf_import_s, **given,
              **(extra_metrics or {})}

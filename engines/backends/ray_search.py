@@ -270,10 +270,12 @@ def fresh_study_storage(url: str, name: str) -> Any:
 
 
 def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int,
-                    metric: tuple[str, str] | None = None) -> Any:
+                    metric: tuple[str, str] | None = None, reduction_factor: int = 3) -> Any:
     """The trial scheduler; all of them count epochs (``training_iteration``).
 
     ``metric``: ``(name, mode)`` for the scheduler itself, when the Tuner has none (several objectives).
+    ``reduction_factor``: the successive-halving rate (ASHA, HyperBand, BOHB); 3, as Ray's default and
+    the settings benchmark (benchmarks/bench_asha_settings.py) supports.
     """
     from ray.tune.schedulers import (
         ASHAScheduler,
@@ -283,14 +285,21 @@ def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int,
         MedianStoppingRule,
     )
 
+    from engines.backends.ray_silent_errors import hears_silent_errors
+
+    ASHAScheduler, HyperBandScheduler, HyperBandForBOHB, MedianStoppingRule, FIFOScheduler = map(  # noqa: N806
+        hears_silent_errors, (ASHAScheduler, HyperBandScheduler, HyperBandForBOHB, MedianStoppingRule, FIFOScheduler))
     grace = max(1, min(grace_period, max_epochs))
     own = {"metric": metric[0], "mode": metric[1]} if metric else {}
     if scheduler == "asha":
-        return ASHAScheduler(**own, time_attr="training_iteration", max_t=max_epochs, grace_period=grace, reduction_factor=3)
+        return ASHAScheduler(**own, time_attr="training_iteration", max_t=max_epochs, grace_period=grace,
+                             reduction_factor=reduction_factor)
     if scheduler == "hyperband":
-        return HyperBandScheduler(**own, time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+        return HyperBandScheduler(**own, time_attr="training_iteration", max_t=max_epochs,
+                                  reduction_factor=reduction_factor)
     if scheduler == "bohb":
-        return HyperBandForBOHB(**own, time_attr="training_iteration", max_t=max_epochs, reduction_factor=3)
+        return HyperBandForBOHB(**own, time_attr="training_iteration", max_t=max_epochs,
+                                reduction_factor=reduction_factor)
     if scheduler == "median":
         return MedianStoppingRule(**own, time_attr="training_iteration", grace_period=grace, min_samples_required=3)
     if scheduler == "fifo":

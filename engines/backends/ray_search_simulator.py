@@ -128,6 +128,7 @@ def simulate_search(
     n_workers: int = 4,
     max_concurrent: int | None = None,
     max_events: int = 1_000_000,
+    start_fails: Callable[[str, int], bool] | None = None,
 ) -> SimulatedRun:
     """Run one search to its end (or its stall) on a simulated clock.
 
@@ -140,6 +141,8 @@ def simulate_search(
         max_concurrent: ``--max-concurrent``: Ray's ConcurrencyLimiter around a Searcher (random and grid take it
             in ``build_search``).
         max_events: a guard against a scheduler that never ends a trial.
+        start_fails: ``(trial_id, epochs done) -> True`` where starting that trial fails as Ray's "Could not
+            re-use actor" does: the trial is set ERROR and nobody is told (``TuneController._on_trial_reset``).
     """
     from ray.tune.experiment import Experiment, Trial
     from ray.tune.schedulers import TrialScheduler
@@ -165,6 +168,10 @@ def simulate_search(
         return decode(trial.config)
 
     def start(trial: Any) -> None:
+        if start_fails is not None and start_fails(trial.trial_id, done_epochs[trial.trial_id]):
+            trial.set_status(Trial.ERROR)  # neither scheduler nor searcher hears of it, as in Ray's controller
+            run.trials[trial.trial_id].update(status="error", epochs=done_epochs[trial.trial_id])
+            return
         trial.set_status(Trial.RUNNING)
         running.add(trial.trial_id)
         schedule_next_epoch(trial)

@@ -65,3 +65,19 @@ def test_first_reaching_reads_epochs_or_seconds_and_none_when_never():
     points = [(1, 10.0, 0.5), (2, 20.0, 0.7), (3, 30.0, 0.7)]
     assert first_reaching(points, 0.7, 0) == 2 and first_reaching(points, 0.7, 1) == 20.0
     assert first_reaching(points, 0.8, 0) is None
+
+
+def test_a_setting_is_scored_against_each_seeds_random_best_and_a_seed_that_never_reaches_it_counts_zero():
+    from bench_asha_settings import score_setting
+
+    # (epochs, seconds, best so far): random + FIFO reaches 0.8 at 400 epochs in seed 0, 0.9 at 300 in seed 1.
+    reference = {0: {"anytime": [(100, 60.0, 0.5), (400, 240.0, 0.8)]},
+                 1: {"anytime": [(300, 180.0, 0.9)]}}
+    runs = {0: {"anytime": [(50, 30.0, 0.6), (100, 60.0, 0.85)], "completed": True},
+            1: {"anytime": [(200, 120.0, 0.7)], "completed": True}}
+    row = score_setting(runs, reference)
+    assert row["epoch_speedup_vs_random_fifo"]["values"] == [4.0, 0.0]  # 400 / 100; seed 1 never gets to 0.9
+    assert row["reached_random_best"] == "1 of 2 seeds"
+    assert row["epochs_to_random_best_median"] is None  # not most seeds: no median of the ones that made it
+    assert row["final_best_minus_random_median"] == pytest.approx((0.05 - 0.2) / 2)
+    assert row["epochs_used_median"] == 150 and row["completed_runs"] == 2

@@ -116,3 +116,47 @@ def test_the_simulated_clock_advances_by_each_epochs_seconds():
                           lambda hp, epoch: (0.5, 2.0), max_epochs=3, n_workers=4)
     assert [e.clock_s for e in run.epochs] == [2.0, 4.0, 6.0]
     assert [p[0] for p in run.anytime()] == [1, 2, 3]
+
+
+def _fails_once_when_resumed() -> Any:
+    """Resuming a paused trial fails once, as Ray's 'Could not re-use actor' does: ERROR, nobody told."""
+    failed: set[str] = set()
+
+    def start_fails(trial_id: str, epochs_done: int) -> bool:
+        if epochs_done > 0 and not failed:
+            failed.add(trial_id)
+            return True
+        return False
+
+    return start_fails
+
+
+def test_a_trial_ray_ends_without_telling_the_scheduler_no_longer_stalls_hyperband():
+    from ray.tune.schedulers import HyperBandScheduler
+
+    bare = HyperBandScheduler(time_attr="training_iteration", max_t=MAX_EPOCHS, reduction_factor=3)
+    run = simulate_search(_search("optuna"), bare, formula_curve, max_epochs=MAX_EPOCHS, n_workers=4,
+                          start_fails=_fails_once_when_resumed())
+    assert run.stalled, "Ray's own HyperBand waits for the silently failed trial (the 55-minute stall)"
+
+    run = simulate_search(_search("optuna"), build_scheduler("hyperband", max_epochs=MAX_EPOCHS, grace_period=1),
+                          formula_curve, max_epochs=MAX_EPOCHS, n_workers=4, start_fails=_fails_once_when_resumed())
+    assert not run.stalled and len(run.trials) == TRIALS
+    statuses = [t["status"] for t in run.trials.values()]
+    assert statuses.count("error") == 1 and set(statuses) <= {"complete", "stopped", "error"}
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "fifo"])
+def test_a_silently_failed_trial_gives_its_concurrency_slot_back(scheduler):
+    # Every third trial fails at its first start: with --max-concurrent 2, two such failures would hold both slots.
+    fails = {"count": 0}
+
+    def start_fails(trial_id: str, epochs_done: int) -> bool:
+        fails["count"] += 1
+        return epochs_done == 0 and fails["count"] % 3 == 0
+
+    run = simulate_search(_search("optuna", max_concurrent=2),
+                          build_scheduler(scheduler, max_epochs=MAX_EPOCHS, grace_period=1), formula_curve,
+                          max_epochs=MAX_EPOCHS, n_workers=4, max_concurrent=2, start_fails=start_fails)
+    assert not run.stalled and len(run.trials) == TRIALS
+    assert [t["status"] for t in run.trials.values()].count("error") >= 2
