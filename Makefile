@@ -6,7 +6,7 @@ RAY ?= $(VENV)/bin/ray
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: tune test test-fast train verify report dashboard bench bench-search bench-curves bench-overnight bench-pipeline bench-quick install clean down
+.PHONY: tune test test-fast train verify report dashboard bench bench-search bench-asha-settings bench-curves bench-overnight bench-pipeline bench-quick install clean down
 
 # Create the virtualenv and install the project (re-runs only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -64,6 +64,10 @@ bench: $(STAMP)
 # 100 trials each, on a surrogate of the recorded learning curves (Ray's own searchers and schedulers, simulated clock).
 bench-search: $(STAMP)
 	$(PYTHON) benchmarks/bench_search_efficiency.py $(BENCH_ARGS)
+
+# The default pairing's grace period, reduction factor and epoch budget on the same surrogate (about 45 minutes on 2 CPUs).
+bench-asha-settings: $(STAMP)
+	$(PYTHON) benchmarks/bench_asha_settings.py $(BENCH_ARGS)
 
 # Record (or continue recording) the real learning curves bench-search stands on: hours on 2 CPUs; resumable.
 CURVES_ARGS ?= --configs 240 --epochs 40

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import HERE, add_common_args, merge_result, spread  # noqa: E402
 
-__all__ = ["PAIRINGS", "Pairing", "OneEpochThenTopK", "first_reaching", "main"]
+__all__ = ["PAIRINGS", "Pairing", "OneEpochThenTopK", "add_simulation_args", "first_reaching", "main"]
 
 
 @dataclass(frozen=True)
@@ -190,13 +190,18 @@ def _median_or_none(values: list[float | None], digits: int = 1) -> float | None
     return round(statistics.median(kept), digits) if len(kept) * 2 > len(values) else None  # most seeds must reach
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser)
+def add_simulation_args(parser: Any) -> None:
+    """The recorded curves, seeds, trials per search and simulated workers (this benchmark's and bench_asha_settings')."""
     parser.add_argument("--curves", default=str(HERE / "data" / "learning_curves.parquet"))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4, help="trials running at once (simulated)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    add_simulation_args(parser)
     parser.add_argument("--grace-period", type=int, default=1)
     parser.add_argument("--processes", type=int, default=2, help="simulations run in parallel (CPU cores)")
     parser.add_argument("--pairings", default=",".join(p.key for p in PAIRINGS))

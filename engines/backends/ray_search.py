@@ -274,8 +274,8 @@ def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int,
     """The trial scheduler; all of them count epochs (``training_iteration``).
 
     ``metric``: ``(name, mode)`` for the scheduler itself, when the Tuner has none (several objectives).
-    ``reduction_factor``: the successive-halving rate (ASHA, HyperBand, BOHB); 3, as Ray's default and
-    the settings benchmark (benchmarks/bench_asha_settings.py) supports.
+    ``reduction_factor``: the successive-halving rate (ASHA, HyperBand, BOHB). 3, Ray's default: in the settings
+    benchmark (benchmarks/bench_asha_settings.py) 4 looked better on 10 seeds and fell behind on 20 fresh ones.
     """
     from ray.tune.schedulers import (
         ASHAScheduler,

@@ -59,8 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "scheduler": "asha",  # asha | hyperband | median | fifo | bohb (with --searcher bohb)
     "tuning_algorithm": "bayesian",  # keras-tuner only: bayesian | hyperband | random
     "max_trials": 20,
-    "max_epochs": 12,
-    "grace_period": 2,
+    # 40 epochs and grace 1: the settings benchmark (BENCHMARKS.md, "Which ASHA settings") found 12 epochs end 3.4
+    # points below random search at 40, and grace 2 spend 1.6x the epochs of grace 1 for the same best.
+    "max_epochs": 40,
+    "grace_period": 1,
     "time_budget": None,  # e.g. "8h", "45m"
     "objective": "accuracy",  # or "accuracy,latency": a Pareto front, and its knee as the recommendation
     "space": None,  # a built-in space (cnn_lstm, pipeline) or a YAML file overriding search-space ranges
