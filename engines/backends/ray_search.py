@@ -287,21 +287,18 @@ def build_scheduler(scheduler: str, *, max_epochs: int, grace_period: int,
 
     from engines.backends.ray_silent_errors import hears_silent_errors
 
-    ASHAScheduler, HyperBandScheduler, HyperBandForBOHB, MedianStoppingRule, FIFOScheduler = map(  # noqa: N806
-        hears_silent_errors, (ASHAScheduler, HyperBandScheduler, HyperBandForBOHB, MedianStoppingRule, FIFOScheduler))
     grace = max(1, min(grace_period, max_epochs))
-    own = {"metric": metric[0], "mode": metric[1]} if metric else {}
-    if scheduler == "asha":
-        return ASHAScheduler(**own, time_attr="training_iteration", max_t=max_epochs, grace_period=grace,
-                             reduction_factor=reduction_factor)
-    if scheduler == "hyperband":
-        return HyperBandScheduler(**own, time_attr="training_iteration", max_t=max_epochs,
-                                  reduction_factor=reduction_factor)
-    if scheduler == "bohb":
-        return HyperBandForBOHB(**own, time_attr="training_iteration", max_t=max_epochs,
-                                reduction_factor=reduction_factor)
-    if scheduler == "median":
-        return MedianStoppingRule(**own, time_attr="training_iteration", grace_period=grace, min_samples_required=3)
-    if scheduler == "fifo":
-        return FIFOScheduler()
+    epochs = {"metric": metric[0], "mode": metric[1]} if metric else {}
+    epochs.update(time_attr="training_iteration")
+    halving = {**epochs, "max_t": max_epochs, "reduction_factor": reduction_factor}
+    choices = {
+        "asha": (ASHAScheduler, {**halving, "grace_period": grace}),
+        "hyperband": (HyperBandScheduler, halving),
+        "bohb": (HyperBandForBOHB, halving),
+        "median": (MedianStoppingRule, {**epochs, "grace_period": grace, "min_samples_required": 3}),
+        "fifo": (FIFOScheduler, {}),
+    }
+    if scheduler in choices:
+        scheduler_class, arguments = choices[scheduler]
+        return hears_silent_errors(scheduler_class)(**arguments)
     raise InputError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
