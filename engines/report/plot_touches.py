@@ -47,6 +47,9 @@ def finish_history(axes: Any, study: Any) -> None:
     if stopped:
         axes.scatter([t.number for t in stopped], [t.value for t in stopped], **_STOPPED,
                      label=f"stopped early by the scheduler ({len(stopped)})")
+    names = {"Objective Value": "a trial's best epoch", "Best Value": "best so far"}
+    for artist in axes.collections + axes.lines:
+        artist.set_label(names.get(artist.get_label(), artist.get_label()))
     axes.legend(fontsize=9, loc="best", framealpha=0.9)
 
 
@@ -95,7 +98,10 @@ def finish_slice(figure: Any, study: Any) -> None:
             _percent_axis(axes.yaxis)
     for axes in figure.get_axes():
         if axes.get_label() == "<colorbar>":
-            _whole_numbers(axes.yaxis)
+            from matplotlib.ticker import MaxNLocator
+
+            # A colour bar redraws its ticks from its own locator: setting the axis's is undone at draw time.
+            axes._colorbar.locator = MaxNLocator(integer=True)
             axes.set_ylabel("trial number", fontsize=10)
     for axes in panels:
         for collection in axes.collections:

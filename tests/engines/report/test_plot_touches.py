@@ -13,8 +13,8 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 
-def _study() -> "optuna.Study":
-    """Six trials over a number, a str choice and a number choice; trials 1 and 4 (rmsprop; kernel 7, 5) stopped early."""
+def _study(trials: int = 6) -> "optuna.Study":
+    """Six trials (or the first few) over a number, a str choice and a number choice; trials 1 and 4 (rmsprop; kernel 7, 5) stopped early."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True),
                      "optimizer": optuna.distributions.CategoricalDistribution(["adam", "adamw", "rmsprop"]),
@@ -22,7 +22,7 @@ def _study() -> "optuna.Study":
                      "n_conv_blocks": optuna.distributions.IntDistribution(1, 3)}
     study = optuna.create_study(direction="maximize")
     for number, (lr, optimizer, kernel) in enumerate([(1e-3, "adam", 3), (3e-4, "rmsprop", 7), (1e-2, "adam", 3),
-                                                      (5e-4, "adamw", 5), (2e-3, "rmsprop", 5), (8e-4, "adamw", 3)]):
+                                                      (5e-4, "adamw", 5), (2e-3, "rmsprop", 5), (8e-4, "adamw", 3)][:trials]):
         study.add_trial(optuna.trial.create_trial(
             params={"learning_rate": lr, "optimizer": optimizer, "kernel_size": kernel, "n_conv_blocks": 1 + number % 3},
             distributions=distributions,
@@ -47,7 +47,9 @@ def test_history_is_in_percent_with_the_stopped_trials_crossed_and_named_in_the_
     finish_history(axes, study)
     crosses = _red_crosses(axes)
     assert len(crosses) == 1 and sorted(crosses[0].get_offsets()[:, 0].tolist()) == [1, 4]
-    assert "stopped early by the scheduler (2)" in [t.get_text() for t in axes.get_legend().get_texts()]
+    legend = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert "stopped early by the scheduler (2)" in legend
+    assert "Objective Value" not in legend and "a trial's best epoch" in legend
     assert axes.yaxis.get_major_formatter()(0.75, 0) == "75%"
 
 
@@ -75,3 +77,17 @@ def test_slice_crosses_the_stopped_trials_in_numeric_and_categorical_panels_alik
     assert sorted(_red_crosses(by_name["kernel_size"])[0].get_offsets()[:, 0].tolist()) == [1, 2]
     assert all(float(tick).is_integer() for tick in by_name["n_conv_blocks"].get_xticks())
     assert "red x: stopped early" in figure._suptitle.get_text()
+
+
+def test_the_slice_colour_bar_shows_whole_trial_numbers_once_drawn():
+    study = _study(trials=5)  # numbers 0-4: matplotlib's own ticks would be 0, 0.5, 1, ...
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panels = optuna.visualization.matplotlib.plot_slice(study)
+    figure = panels[0].figure
+    finish_slice(figure, study)
+    figure.canvas.draw()  # a colour bar resets its ticks at draw time: check what is drawn
+    colour_bar = next(a for a in figure.get_axes() if a.get_label() == "<colorbar>")
+    low, high = colour_bar.get_ylim()
+    ticks = [t for t in colour_bar.get_yticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
