@@ -47,26 +47,37 @@ def test_a_bad_tune_flag_exits_2_with_one_line_and_creates_nothing(tmp_path, cap
 
 
 @pytest.mark.slow
+def test_a_trial_no_node_can_hold_exits_2_instead_of_pending_for_ever(tmp_path):
+    # In a process of its own once, as a user runs it: Ray's start-up lines may come first, ours is one line.
+    output = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--output-dir", str(output),
+         "--gpus-per-trial", "1"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2, result.stderr
+    assert len(errors) == 1 and "--gpus-per-trial 1: no node of the cluster can run a trial" in errors[0]
+    assert "largest node:" in errors[0] and "Traceback" not in result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (["--gpus-per-trial", "1"], "--gpus-per-trial 1: no node of the cluster can run a trial"),
         (["--memory-per-trial", "10T"], "--memory-per-trial 10T: no node of the cluster can run a trial"),
         (["--cpus-per-trial", "64"], "--cpus-per-trial 64: no node of the cluster can run a trial"),
     ],
 )
-def test_a_trial_no_node_can_hold_exits_2_instead_of_pending_for_ever(tmp_path, flags, expected):
+def test_a_trial_too_big_for_every_node_is_refused_on_the_running_ray_too(local_ray, tmp_path, capsys, flags,
+                                                                         expected):
+    # The same check on a Ray this process already runs (no process boundary under test: in-process).
     output = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test", "--output-dir", str(output),
-         *flags],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )
-    # Ray's own start-up lines (token auth, "Started a local Ray instance") may come first; ours is one line.
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr
-    assert len(errors) == 1 and expected in errors[0] and "largest node:" in errors[0]
-    assert "Traceback" not in result.stderr
+    code = tune_cluster.main(["--use-dummy-data", "--smoke-test", "--output-dir", str(output), *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and expected in err and "largest node:" in err, err
     assert not output.exists()
 
 

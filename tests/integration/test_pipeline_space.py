@@ -1,5 +1,10 @@
 """``--space pipeline`` through the real CLI: classical and CNN + LSTM trials under ASHA and HyperBand, features
-computed once per configuration per node, and a preprocessing the data cannot support refused before any trial."""
+computed once per configuration per node, and a preprocessing the data cannot support refused before any trial.
+
+The scheduler test runs the CLI as a user does, in a process of its own (it checks what reaches the console); the
+others call ``tune_cluster.main`` in this process, on the session's embedded Ray (a process start and a Ray start
+less each).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,32 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _tune(project: Path, *args: str) -> subprocess.CompletedProcess:
+def _tune_process(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test",
                            "--feature-cache", str(project / "cache"), *args],
                           cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+
+
+@pytest.fixture
+def cli(local_ray, monkeypatch, capsys, tmp_path):
+    """``tune_cluster.main(argv)`` run from ``tmp_path`` as its working folder: its exit code and what it printed."""
+    import tune_cluster
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = tune_cluster.main(list(argv))
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def tune(cli, tmp_path):
+    """A smoke tune with the feature cache in ``tmp_path``, in this process."""
+    return lambda *args: cli("--use-dummy-data", "--smoke-test", "--feature-cache", str(tmp_path / "cache"), *args)
 
 
 def _space_file(project: Path, text: str) -> str:
@@ -37,7 +64,7 @@ def _trials(project: Path) -> pd.DataFrame:
 @pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
 def test_classical_trials_finish_under_either_scheduler_with_their_time_node_and_every_rung(tmp_path, scheduler):
     space = _space_file(tmp_path, "model_family: {choices: [svm, logreg]}\nwindow_s: {choices: [1.0, 2.0]}\n")
-    run = _tune(tmp_path, "--space", space, "--max-trials", "3", "--scheduler", scheduler, "--searcher", "optuna")
+    run = _tune_process(tmp_path, "--space", space, "--max-trials", "3", "--scheduler", scheduler, "--searcher", "optuna")
     assert run.returncode == 0, run.stderr[-3000:]
     trials = _trials(tmp_path)
     assert len(trials) == 3 and set(trials["config/model_family"]) <= {"svm", "logreg"}
@@ -55,11 +82,11 @@ def test_classical_trials_finish_under_either_scheduler_with_their_time_node_and
     assert "Checkpoint successfully" not in run.stdout and "snapshotting" not in run.stdout + run.stderr
 
 
-def test_a_cnn_lstm_pipeline_trial_trains_on_its_own_features_and_the_cache_holds_one_file_per_configuration(tmp_path):
+def test_a_cnn_lstm_pipeline_trial_trains_on_its_own_features_and_the_cache_holds_one_file_per_configuration(tmp_path, tune):
     space = _space_file(tmp_path, "model_family: {choices: [cnn_lstm]}\nfeature_set: {choices: [de]}\n"
                                   "band_preset: {choices: [fine]}\nwindow_s: {choices: [1.0]}\n"
                                   "overlap: {choices: [0.5]}\nn_steps: {choices: [4]}\nsubject_norm: {choices: ['off']}\n")
-    run = _tune(tmp_path, "--space", space, "--max-trials", "2", "--searcher", "random", "--scheduler", "fifo")
+    run = tune("--space", space, "--max-trials", "2", "--searcher", "random", "--scheduler", "fifo")
     assert run.returncode == 0, run.stderr[-3000:]
     trials = _trials(tmp_path)
     assert (trials["config/model_family"] == "cnn_lstm").all() and (trials["epochs"] == 2).all()
@@ -68,9 +95,9 @@ def test_a_cnn_lstm_pipeline_trial_trains_on_its_own_features_and_the_cache_hold
     assert not list((tmp_path / "cache").glob(".writing-*"))
 
 
-def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_written(tmp_path):
+def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_written(tmp_path, tune):
     space = _space_file(tmp_path, "window_s: {choices: [2.0, 20.0]}\n")
-    run = _tune(tmp_path, "--space", space, "--max-trials", "2")
+    run = tune("--space", space, "--max-trials", "2")
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         f"error: {space}: window_s=20 is longer than the shortest recording (12 s)"], run.stderr
@@ -80,21 +107,19 @@ def test_a_window_longer_than_a_recording_is_refused_at_load_and_nothing_is_writ
 @pytest.mark.parametrize(("flags", "message"), [
     (("--cv", "2"), "--space pipeline scores each trial on the validation split; --cv 2"),
 ])
-def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tmp_path, flags, message):
-    run = _tune(tmp_path, "--space", "pipeline", "--max-trials", "2", *flags)
+def test_what_the_pipeline_space_does_not_run_with_yet_is_refused_in_one_line(tmp_path, tune, flags, message):
+    run = tune("--space", "pipeline", "--max-trials", "2", *flags)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
     assert not (tmp_path / "models").exists()
 
 
-def test_train_and_verify_take_the_tuned_pipeline_file(tmp_path):
+def test_train_and_verify_take_the_tuned_pipeline_file(tmp_path, cli, tune):
     space = _space_file(tmp_path, "model_family: {choices: [logreg]}\n")
-    assert _tune(tmp_path, "--space", space, "--max-trials", "2").returncode == 0
+    assert tune("--space", space, "--max-trials", "2").returncode == 0
     hparams = str(tmp_path / "models" / "best_hyperparameters.json")
     for command in ("train", "verify"):
-        run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), command, "--use-dummy-data",
-                              "--smoke-test", "--hparams", hparams, "--feature-cache", str(tmp_path / "cache"),
-                              *(("--seeds", "2") if command == "verify" else ())],
-                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        run = cli(command, "--use-dummy-data", "--smoke-test", "--hparams", hparams, "--feature-cache",
+                  str(tmp_path / "cache"), *(("--seeds", "2") if command == "verify" else ()))
         assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((tmp_path / "models" / "train_metrics.json").read_text())
     assert metrics["model"].endswith("emotion_model.pkl") and 0 <= metrics["test"]["accuracy"] <= 1
@@ -106,8 +131,8 @@ def test_train_and_verify_take_the_tuned_pipeline_file(tmp_path):
     assert "Tuned pipeline vs " in run.stdout and "(the best baseline on test)" in run.stdout
 
 
-def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_drawn(tmp_path):
-    run = _tune(tmp_path, "--space", "pipeline", "--max-trials", "3", "--objective", "accuracy,latency")
+def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_drawn(tmp_path, cli, tune):
+    run = tune("--space", "pipeline", "--max-trials", "3", "--objective", "accuracy,latency")
     assert run.returncode == 0, run.stderr[-3000:]
     front = json.loads((tmp_path / "models" / "pareto_front.json").read_text())
     (experiment,) = (tmp_path / "models" / "tuning").glob("pipeline_optuna_asha_*")
@@ -123,8 +148,7 @@ def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_
     knee = next(p for p in front["front"] if p["trial_id"] == front["knee_trial"])
     assert best["hyperparameters"] == knee["hyperparameters"] and best["metadata"]["objective"] == "accuracy,latency"
     assert f"Knee trial {front['knee_trial']}" in run.stdout and "Pareto front (val_accuracy up" in run.stdout
-    report = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "report"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    report = cli("report")
     assert report.returncode == 0, report.stderr[-2000:]
     assert (experiment / "plots" / "pareto_front.png").stat().st_size > 10_000
 
@@ -134,15 +158,13 @@ def test_accuracy_and_latency_give_a_pareto_front_whose_knee_is_recommended_and_
     (("--method", "keras-tuner"), "--objective accuracy,latency runs with --method ray --searcher optuna"),
     (("--cv", "2"), "--objective accuracy,latency scores one validation split; --cv 2 is for --objective accuracy"),
 ])
-def test_several_objectives_are_refused_where_the_searcher_takes_one(tmp_path, flags, message):
-    run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--use-dummy-data", "--smoke-test",
-                          "--objective", "accuracy,latency", "--max-trials", "2", *flags],
-                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+def test_several_objectives_are_refused_where_the_searcher_takes_one(tmp_path, cli, flags, message):
+    run = cli("--use-dummy-data", "--smoke-test", "--objective", "accuracy,latency", "--max-trials", "2", *flags)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
     assert not (tmp_path / "models").exists()
 
 
-def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
+def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path, cli):
     from tests.eeg.test_deap import write_deap_file
 
     folder = tmp_path / "deap" / "data_preprocessed_python"
@@ -153,10 +175,8 @@ def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
         ratings = np.tile([[2.0, 5.0, 5.0, 5.0], [8.0, 5.0, 5.0, 5.0]], (3, 1))
         write_deap_file(folder / f"s{subject:02d}.dat", data, ratings)
     space = _space_file(tmp_path, "model_family: {choices: [svm, logreg]}\n")
-    run = subprocess.run([sys.executable, str(ROOT / "tune_cluster.py"), "--data", str(tmp_path / "deap"),
-                          "--dataset", "deap", "--label-rule", "valence", "--space", space, "--max-trials", "2",
-                          "--max-epochs", "2", "--feature-cache", str(tmp_path / "cache")],
-                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    run = cli("--data", str(tmp_path / "deap"), "--dataset", "deap", "--label-rule", "valence", "--space", space,
+              "--max-trials", "2", "--max-epochs", "2", "--feature-cache", str(tmp_path / "cache"))
     assert run.returncode == 0, run.stderr[-3000:]
     trials = _trials(tmp_path)
     assert len(trials) == 2 and trials["best_val_accuracy"].notna().all()
@@ -165,9 +185,9 @@ def test_a_deap_folder_is_tuned_as_a_pipeline_from_its_raw_trials(tmp_path):
 
 @pytest.mark.parametrize("method", [("--method", "optuna", "--scheduler", "median"),
                                     ("--method", "keras-tuner", "--tuning-algorithm", "random")])
-def test_the_single_machine_methods_tune_the_pipeline_with_the_same_trial_records(tmp_path, method):
+def test_the_single_machine_methods_tune_the_pipeline_with_the_same_trial_records(tmp_path, tune, method):
     space = _space_file(tmp_path, "model_family: {choices: [cnn_lstm, logreg]}\nn_conv_blocks: {low: 1, high: 2}\n")
-    run = _tune(tmp_path, *method, "--space", space, "--max-trials", "3")
+    run = tune(*method, "--space", space, "--max-trials", "3")
     assert run.returncode == 0, run.stderr[-3000:]
     trials = _trials(tmp_path)
     assert len(trials) == 3 and set(trials["config/model_family"]) <= {"cnn_lstm", "logreg"}
@@ -178,10 +198,10 @@ def test_the_single_machine_methods_tune_the_pipeline_with_the_same_trial_record
     assert best["metadata"]["method"] == method[1] and "model_family" in best["hyperparameters"]
 
 
-def test_native_optuna_runs_both_objectives_in_one_study_and_recommends_the_knee(tmp_path):
+def test_native_optuna_runs_both_objectives_in_one_study_and_recommends_the_knee(tmp_path, tune):
     import optuna
 
-    run = _tune(tmp_path, "--method", "optuna", "--space", "pipeline", "--max-trials", "3",
+    run = tune("--method", "optuna", "--space", "pipeline", "--max-trials", "3",
                 "--objective", "accuracy,latency")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "no trial is pruned" in run.stdout
