@@ -37,8 +37,8 @@ SPLITS = ("trial", "subject")
 def _search(split: str, seed: int, search: str, work: Path, args: argparse.Namespace) -> dict:
     out = work / split / str(seed) / search
     out.mkdir(parents=True, exist_ok=True)
-    common = ["--use-dummy-data", "--split", split, "--split-seed", str(seed), "--seed", str(seed),
-              "--output-dir", str(out)]
+    common = ["--use-dummy-data", *(["--smoke-test"] if args.quick else []), "--split", split, "--split-seed",
+              str(seed), "--seed", str(seed), "--output-dir", str(out)]
     space = ["--space", "pipeline", "--feature-cache", str(work / "cache")] if search == "pipeline" else []
     tune_s = run_cli(["tune", *common, *space, "--max-trials", str(args.trials), "--max-epochs", str(args.epochs),
                       "--searcher", "optuna", "--scheduler", "asha", "--name", "bench", "--verbose", "0"],
@@ -131,15 +131,15 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--splits", default=",".join(SPLITS))
     args = parser.parse_args()
-    if args.quick:
-        args.trials, args.epochs, args.final_epochs, args.seeds, args.splits = 4, 2, 2, 1, "trial"
+    if args.quick:  # every step once on the smoke data: CI checks that the script runs, not the figures
+        args.trials, args.epochs, args.final_epochs, args.seeds, args.splits = 3, 2, 2, 1, "trial"
     work = Path(args.work or (Path(args.out) / "pipeline_runs" if args.quick
                               else Path(__file__).resolve().parent / "results" / "pipeline"))
     work.mkdir(parents=True, exist_ok=True)
     runs = work / "runs.jsonl"
     seeds = list(range(args.seeds))
     figures: dict = {"feature_cache_speedup": None}
-    speed = feature_cache_speedup(work)
+    speed = feature_cache_speedup(work, repeats=1 if args.quick else 5)
     figures["feature_cache"] = speed
     figures["feature_cache_speedup"] = speed["speedup"]
     print(f"feature cache: computed {speed['computed_s']:.2f} s, read {speed['read_s']:.3f} s "

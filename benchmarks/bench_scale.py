@@ -252,7 +252,7 @@ def main() -> int:
         Path(args.result).write_text(json.dumps(scale_driver(args)))
         return 0
     # 100 trials, not the 200: a tiny model's trial takes ~7 s here (graph tracing), so 200 take 12 minutes.
-    defaults = {"scheduling": (100, 20), "scale": (1000, 100), "optuna-write": (1000, 100)}[args.part]
+    defaults = {"scheduling": (100, 20), "scale": (1000, 50), "optuna-write": (1000, 100)}[args.part]
     args.trials = args.trials or defaults[1 if args.quick else 0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     figures = {"scheduling": scheduling, "scale": scale, "optuna-write": optuna_write}[args.part](args)

@@ -56,6 +56,7 @@ def _tune(searcher: str, scheduler: str, trials: int, tmp_path: Any, max_concurr
         tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", search_alg=search.search_alg,
                                     scheduler=build_scheduler(scheduler, max_epochs=MAX_EPOCHS, grace_period=1),
                                     num_samples=search.num_samples, max_concurrent_trials=max_concurrent,
+                                    reuse_actors=True,  # as the job runs them (settings.reuse_actors)
                                     time_budget_s=240),
         run_config=tune.RunConfig(storage_path=str(tmp_path), name=f"{searcher}-{scheduler}", verbose=0),
     )
