@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     tuner = tune.Tuner(
         trainable,
         param_space={"x": tune.grid_search(list(range(args.max_trials)))},
-        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max"),
+        # No actor reuse: a finished trial's cached actor would take the next pending trial even while that
+        # trial's own actor is still starting on the other node, so on a loaded machine every trial ran on one.
+        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", reuse_actors=False),
         run_config=tune.RunConfig(storage_path=args.storage, name=args.name, verbose=0),
     )
     results = tuner.fit()
