@@ -1,6 +1,6 @@
 """The overnight run in miniature at full size: 200+ trials on a 3-node cluster on this machine, a worker lost midway.
 
-The scenario of ``cluster/overnight.py`` (the CI test runs it with 24 trials): ``make submit``
+The scenario of ``cluster/overnight.py`` (the CI test runs it with 40 trials): ``make submit``
 of ``--trials`` short ASHA trials to a head (0 CPUs) and two one-CPU workers; once a quarter of
 them have reported, one worker's processes get SIGKILL and a fresh worker joins 15 s later.
 Figures: wall time, trials per hour, worker utilisation, retries, and the driver's resident

@@ -5,7 +5,7 @@ on, each node its own temp dir). ``make submit`` sends ``tune_cluster.py`` with 
 FIFO trials; once a quarter of them have reported, the worker running a trial between its
 first and last epoch (checkpointed at the first) loses its raylet and all its processes to
 SIGKILL (as when a lab machine reboots), and a fresh worker joins a little later. The driver's resident memory is sampled throughout. Used by
-``tests/integration/test_overnight_cluster.py`` (24 trials) and ``benchmarks/bench_overnight.py``
+``tests/integration/test_overnight_cluster.py`` (40 trials) and ``benchmarks/bench_overnight.py``
 (200+ trials, ``make bench-overnight``).
 """
 
