@@ -11,6 +11,12 @@ BENCHMARKS.md), and a ConcurrencyLimiter keeps the trial's slot for the rest of 
 The schedulers the job builds therefore look, each time the controller asks them for a trial to run, for ERROR
 trials nobody was told of, and tell both themselves and the controller's search algorithm, as Ray does for a
 failure it sees.
+
+The same wait for ever has a second cause in Ray 2.60's HyperBand: when a bracket's last running trial ends on its
+own (its function returned with its last epoch) while another trial of the bracket is PAUSED at the final
+milestone, ``on_trial_remove`` sees the bracket finished and skips it, although only ``cleanup_full`` stops those
+paused trials (seen: random + HyperBand, 2 trials of 2 epochs, one PAUSED at epoch 2 for 20 minutes). The
+HyperBand schedulers the job builds stop them there: they have trained every epoch the bracket gives them.
 """
 
 from __future__ import annotations
@@ -47,6 +53,16 @@ def _subclass(scheduler_class: type) -> type:
                 if trial.status == Trial.ERROR and trial.trial_id not in self.errors_told:
                     self._tell_silent_error(tune_controller, trial)
             return super().choose_trial_to_run(tune_controller, *args, **kwargs)
+
+        def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
+            bracket = self._trial_info[trial][0] if isinstance(self, HyperBandScheduler) else None
+            super().on_trial_remove(tune_controller, trial)
+            if bracket is not None and bracket.finished() and not getattr(self, "_stopping_finished", False):
+                self._stopping_finished = True  # stopping a paused trial calls on_trial_remove again
+                try:
+                    bracket.cleanup_full(tune_controller)
+                finally:
+                    self._stopping_finished = False
 
         def _tell_silent_error(self, tune_controller: Any, trial: Any) -> None:
             self.errors_told.add(trial.trial_id)
