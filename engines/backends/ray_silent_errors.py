@@ -43,6 +43,7 @@ def _subclass(scheduler_class: type) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.errors_told: set[str] = set()
+            self.stopping_finished = False  # stopping a paused trial calls on_trial_remove again
 
         def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
             self.errors_told.add(trial.trial_id)
@@ -57,12 +58,12 @@ def _subclass(scheduler_class: type) -> type:
         def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
             bracket = self._trial_info[trial][0] if isinstance(self, HyperBandScheduler) else None
             super().on_trial_remove(tune_controller, trial)
-            if bracket is not None and bracket.finished() and not getattr(self, "_stopping_finished", False):
-                self._stopping_finished = True  # stopping a paused trial calls on_trial_remove again
+            if bracket is not None and bracket.finished() and not self.stopping_finished:
+                self.stopping_finished = True
                 try:
                     bracket.cleanup_full(tune_controller)
                 finally:
-                    self._stopping_finished = False
+                    self.stopping_finished = False
 
         def _tell_silent_error(self, tune_controller: Any, trial: Any) -> None:
             self.errors_told.add(trial.trial_id)
