@@ -7,6 +7,8 @@ Each trial runs :func:`trainables.cnn_lstm.train_cnn_lstm` (a tiny model, one ep
 resident, shared pages of the object store included), and the peak of ``RssAnon`` (the
 worker's private memory: what a copy of the dataset in the worker would add to). The
 arrays a trial receives are read-only views of the object store when they are not copied.
+Then the feeding's speed, side by side in this process on the same data and model: ``fit`` on
+the arrays (the way before ``eeg/batches.py``) against ``eeg.training.train_model``'s batches.
 
 Usage: python benchmarks/bench_memory.py [--quick] [--mb 500] [--out benchmarks/]
 """
@@ -85,6 +87,61 @@ def _big_data(mb: float) -> Any:
     return dataclasses.replace(data, X_train=X, y_train=np.tile(data.y_train, repeat))
 
 
+def _feeding_throughput(data: Any, config: dict[str, Any], *, fits: int, epochs: int) -> dict[str, Any]:
+    """Seconds per fit and per epoch: arrays into ``fit`` (old) against index batches (new), alternating."""
+    import statistics
+
+    from eeg.training import configure_threads, import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    configure_threads(2)
+    import keras
+
+    from eeg.model import build_model, resolve_hparams
+    from eeg.training import train_model
+
+    hparams = resolve_hparams(config)
+
+    class EpochTimes(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.seconds.append(round(time.perf_counter() - self.started, 3))
+
+    def old(timer: EpochTimes) -> None:
+        keras.utils.set_random_seed(0)
+        model = build_model(hparams, data.input_shape, data.n_classes)
+        model.fit(data.X_train, data.y_train, validation_data=(data.X_val, data.y_val), epochs=epochs,
+                  batch_size=hparams["batch_size"], shuffle=True, callbacks=[timer], verbose=0)
+
+    def new(timer: EpochTimes) -> None:
+        train_model(hparams, data, epochs=epochs, callbacks=[timer])
+
+    fit_s: dict[str, list[float]] = {"old": [], "new": []}
+    epoch_s: dict[str, list[list[float]]] = {"old": [], "new": []}
+    for _ in range(fits):
+        for way, fit in (("old", old), ("new", new)):
+            keras.backend.clear_session()
+            timer = EpochTimes()
+            started = time.perf_counter()
+            fit(timer)
+            fit_s[way].append(round(time.perf_counter() - started, 3))
+            epoch_s[way].append(timer.seconds)
+    whole = {way: statistics.median(v) for way, v in fit_s.items()}
+    later = {way: statistics.median(s for seconds in v for s in seconds[1:]) for way, v in epoch_s.items()}
+    return {"fits_per_way": fits, "epochs_per_fit": epochs, "cpus": 2.0, "fit_s": fit_s, "epoch_s": epoch_s,
+            "old_arrays_into_fit": {"fit_s": round(whole["old"], 3), "later_epoch_s": round(later["old"], 3)},
+            "new_batches": {"fit_s": round(whole["new"], 3), "later_epoch_s": round(later["new"], 3)},
+            "throughput_ratio_new_over_old": round(whole["old"] / whole["new"], 3),
+            "later_epoch_ratio_new_over_old": round(later["old"] / later["new"], 3),
+            "note": "ratios are old seconds / new seconds (> 1: the new feeding is faster); medians over the fits"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser)
@@ -119,9 +176,26 @@ def main() -> int:
                 "wall_s": round(wall, 1),
             }
             print(f"{concurrent} trial(s): {rows[str(concurrent)]}", flush=True)
+    driver_peak = peak_rss_mb()  # before this process trains anything itself
+    fits, epochs = (1, 2) if args.quick else (3, 4)
+    # The tiny model of the trials above (4 ms a batch: the feeding's worst case) on all the data, and the
+    # default CNN+LSTM, batch 32 (what a trial trains unless told otherwise), on its first 5,120 samples.
+    throughput = _feeding_throughput(data, config, fits=fits, epochs=epochs)
+    import dataclasses
+
+    head = dataclasses.replace(data, X_train=data.X_train[:20 * 256], y_train=data.y_train[:20 * 256])
+    throughput["default_model"] = _feeding_throughput(head, {}, fits=fits, epochs=epochs)
+    for label, figures in (("tiny model", throughput), ("default model", throughput["default_model"])):
+        print(f"feeding, {label}: {figures['old_arrays_into_fit']} (arrays into fit) vs "
+              f"{figures['new_batches']} (batches)", flush=True)
+    extra = (rows["4"]["total_mb_dataset_once"] - rows["1"]["total_mb_dataset_once"]) / 3
     figures = {"dataset_mb": round(dataset_mb, 1), "by_concurrent_trials": rows,
-               "driver_peak_rss_mb": round(peak_rss_mb(), 1),
-               "model": config | {"epochs": 1}, "note": "total = sum of the trials' private peaks + the dataset once"}
+               "extra_trial_mb": round(extra, 1), "driver_peak_rss_mb": round(driver_peak, 1),
+               "model": config | {"epochs": 1}, "throughput": throughput,
+               "throughput_ratio_new_over_old": throughput["throughput_ratio_new_over_old"],
+               "goal": "extra_trial_mb <= 500 at 500 MiB of data; throughput_ratio_new_over_old >= 0.95",
+               "note": "total = sum of the trials' private peaks + the dataset once; "
+                       "extra_trial_mb = (total at 4 - total at 1) / 3 of this run"}
     merge_result(args.out, "memory", figures)
     return 0
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from eeg.batches import in_order_batches, training_batches
 from eeg.errors import DataError, InputError
 from eeg.model import build_model, resolve_hparams
 from eeg.splits import Split, majority_baseline
@@ -151,8 +152,8 @@ def train_model(
             or resumes. A call that continues the model the previous call in this process left
             at ``initial_epoch`` (a trainable calling this once per epoch) keeps the random
             stream going instead: reseeding TensorFlow makes it retrace the train step, which
-            cost 0.6-1.5 s an epoch (``benchmarks/bench_throughput.py``). The shuffles are the
-            same for the same seed and the same epoch the model (re)started from.
+            cost 0.6-1.5 s an epoch (``benchmarks/bench_throughput.py``). Epoch ``e``'s shuffle
+            depends on ``seed`` and ``e`` only (:mod:`eeg.batches`), resumed or not.
         callbacks: Extra Keras callbacks.
         early_stopping_patience: If set, stop when ``val_accuracy`` has not improved for this many
             epochs and restore the best weights. Accuracy, not loss: it is what tuning selects on, and
@@ -188,15 +189,18 @@ def train_model(
                 restore_best_weights=True,
             )
         )
+    # Batch by batch from the arrays as given: a trial's are zero-copy views of Ray's object store, which
+    # fit(X, y) would copy into tensors (eeg/batches.py).
+    batches, per_epoch = training_batches(data.X_train, data.y_train, hp["batch_size"], seed=int(seed),
+                                          initial_epoch=int(initial_epoch), epochs=int(epochs))
     fitted = model.fit(
-        data.X_train,
-        data.y_train,
-        validation_data=(data.X_val, data.y_val),
+        batches,
+        steps_per_epoch=per_epoch,
+        validation_data=in_order_batches(data.X_val, data.y_val, 256),
         epochs=int(epochs),
         initial_epoch=int(initial_epoch),
-        batch_size=hp["batch_size"],
         callbacks=all_callbacks,
-        shuffle=True,
+        shuffle=False,  # the batches are shuffled already, reproducibly per epoch
         verbose=verbose,
     )
     history = {name: [float(v) for v in values] for name, values in fitted.history.items()}

@@ -120,13 +120,28 @@ class FitRecorder:
         return types.SimpleNamespace(history={"loss": [np.float32(1.5)]})
 
 
-def test_fit_gets_the_batch_size_the_training_and_the_validation_arrays_only(prepared):
+def _samples(batches) -> list[np.ndarray]:
+    return [batches[i] for i in range(len(batches))]
+
+
+def test_fit_gets_batches_of_the_batch_size_from_the_training_and_the_validation_arrays_only(prepared):
     recorder = FitRecorder()
     model, history = train_model({**TINY, "batch_size": 64}, prepared, epochs=3, initial_epoch=1, model=recorder)
     assert model is recorder and history == {"loss": [1.5]} and type(history["loss"][0]) is float
-    assert recorder.args[0] is prepared.X_train and recorder.args[1] is prepared.y_train
-    assert recorder.kwargs["validation_data"] == (prepared.X_val, prepared.y_val)
-    assert (recorder.kwargs["batch_size"], recorder.kwargs["epochs"], recorder.kwargs["initial_epoch"]) == (64, 3, 1)
+    (train,), kwargs = recorder.args, recorder.kwargs
+    assert (kwargs["epochs"], kwargs["initial_epoch"], kwargs["shuffle"]) == (3, 1, False)
+    per_epoch = kwargs["steps_per_epoch"]
+    assert per_epoch == -(-len(prepared.y_train) // 64) and len(train) == 2 * per_epoch  # epochs 1 and 2
+    batches = _samples(train)
+    assert all(len(y) == 64 for _, y in batches[:per_epoch - 1])
+    for epoch in (batches[:per_epoch], batches[per_epoch:]):  # each epoch: every training sample once
+        X = np.concatenate([x for x, _ in epoch])
+        order = np.lexsort(X.reshape(len(X), -1).T)
+        expected = prepared.X_train[np.lexsort(prepared.X_train.reshape(len(X), -1).T)]
+        np.testing.assert_array_equal(X[order], expected)
+    val = _samples(kwargs["validation_data"])
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in val]), prepared.X_val)  # in order, whole
+    np.testing.assert_array_equal(np.concatenate([y for _, y in val]), prepared.y_val)
 
 
 def test_early_stopping_watches_val_accuracy_and_restores_the_best_weights(prepared):
