@@ -16,6 +16,7 @@ Usage: python benchmarks/bench_memory.py [--quick] [--mb 500] [--out benchmarks/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import threading
@@ -70,8 +71,6 @@ def memory_trial(config: dict[str, Any], data: Any, cpus: float) -> None:
 
 def _big_data(mb: float) -> Any:
     """The smoke dataset's prepared arrays, repeated with noise until the training windows reach ``mb`` MB."""
-    import dataclasses
-
     import numpy as np
 
     from eeg.splits import make_split
@@ -154,6 +153,17 @@ def main() -> int:
     data = _big_data(args.mb)
     dataset_mb = (data.X_train.nbytes + data.X_val.nbytes) / 2**20
     config = {"n_conv_blocks": 1, "cnn_filters_0": 16, "use_lstm": False, "dense_units_0": 32, "batch_size": 256}
+    fits, epochs = (1, 2) if args.quick else (3, 4)
+    # The tiny model of the trials below (4 ms a batch: the feeding's worst case) on all the data, and the
+    # default CNN+LSTM, batch 32 (what a trial trains unless told otherwise), on its first 5,120 samples.
+    # Before Ray starts: measured in this driver after the Ray part, each batch-fed fit of the default model
+    # took 4 s longer outside its epochs, which neither a fresh process nor a Ray trial showed.
+    throughput = _feeding_throughput(data, config, fits=fits, epochs=epochs)
+    head = dataclasses.replace(data, X_train=data.X_train[:20 * 256], y_train=data.y_train[:20 * 256])
+    throughput["default_model"] = _feeding_throughput(head, {}, fits=fits, epochs=epochs)
+    for label, figures in (("tiny model", throughput), ("default model", throughput["default_model"])):
+        print(f"feeding, {label}: {figures['old_arrays_into_fit']} (arrays into fit) vs "
+              f"{figures['new_batches']} (batches)", flush=True)
     rows = {}
     with local_ray(2, object_store_memory=int(max(4 * dataset_mb, 300) * 2**20)):
         for concurrent in (1, 2, 4):
@@ -176,21 +186,9 @@ def main() -> int:
                 "wall_s": round(wall, 1),
             }
             print(f"{concurrent} trial(s): {rows[str(concurrent)]}", flush=True)
-    driver_peak = peak_rss_mb()  # before this process trains anything itself
-    fits, epochs = (1, 2) if args.quick else (3, 4)
-    # The tiny model of the trials above (4 ms a batch: the feeding's worst case) on all the data, and the
-    # default CNN+LSTM, batch 32 (what a trial trains unless told otherwise), on its first 5,120 samples.
-    throughput = _feeding_throughput(data, config, fits=fits, epochs=epochs)
-    import dataclasses
-
-    head = dataclasses.replace(data, X_train=data.X_train[:20 * 256], y_train=data.y_train[:20 * 256])
-    throughput["default_model"] = _feeding_throughput(head, {}, fits=fits, epochs=epochs)
-    for label, figures in (("tiny model", throughput), ("default model", throughput["default_model"])):
-        print(f"feeding, {label}: {figures['old_arrays_into_fit']} (arrays into fit) vs "
-              f"{figures['new_batches']} (batches)", flush=True)
     extra = (rows["4"]["total_mb_dataset_once"] - rows["1"]["total_mb_dataset_once"]) / 3
     figures = {"dataset_mb": round(dataset_mb, 1), "by_concurrent_trials": rows,
-               "extra_trial_mb": round(extra, 1), "driver_peak_rss_mb": round(driver_peak, 1),
+               "extra_trial_mb": round(extra, 1), "driver_peak_rss_mb": round(peak_rss_mb(), 1),
                "model": config | {"epochs": 1}, "throughput": throughput,
                "throughput_ratio_new_over_old": throughput["throughput_ratio_new_over_old"],
                "goal": "extra_trial_mb <= 500 at 500 MiB of data; throughput_ratio_new_over_old >= 0.95",
