@@ -26,6 +26,9 @@ __all__ = ["train_cnn_lstm", "CheckpointPolicy", "CHECKPOINT_MODEL_FILE", "CHECK
 CHECKPOINT_MODEL_FILE = "model.keras"
 CHECKPOINT_STATE_FILE = "state.json"
 
+# The last trial on this actor that Ray stopped, kept until the next trial starts (see _stopped_trial_kept).
+_STOPPED_TRIAL: list[Any] = []
+
 
 def _configure_tensorflow(cpus_per_trial: float) -> None:
     """TensorFlow threads follow the trial's CPUs; GPU memory grows so fractional trials share a card."""
@@ -130,6 +133,24 @@ def _report_each_epoch(hparams: Mapping[str, Any], fixed: Mapping[str, Any], pol
     return ReportEachEpoch()
 
 
+def _stopped_trial_kept(run: Callable[[], None]) -> None:
+    """Run the trial's ``fit``; if Ray stops it, keep its TensorFlow objects for the next trial to free.
+
+    Ray stops a trial by raising ``SystemExit`` in ``tune.report``. With actor reuse the next trial's
+    ``reset_config`` then waits only 2 s for this thread to end (``TUNE_FUNCTION_THREAD_TIMEOUT_S``), or
+    Ray says "Could not re-use actor" and the trial is lost (``engines/backends/ray_silent_errors.py``).
+    Freeing the stopped ``fit``'s input pipeline and model as the exception unwound took 0.35-0.6 s of
+    that in a Ray trial with the batch-fed fit (``eeg/batches.py``): on a loaded machine the 2 s ran out.
+    Kept here (the traceback holds them), they are freed when the next trial on this actor starts, in its
+    own time, and the thread ends within milliseconds.
+    """
+    try:
+        run()
+    except SystemExit as stop:
+        _STOPPED_TRIAL.append(stop.__traceback__)
+        raise
+
+
 def _model_to_train(hparams: Mapping[str, Any], data: Any) -> tuple[Any, int]:
     """The model and the epochs it has run: restored from the trial's checkpoint, or a new one at epoch 0."""
     from eeg.model import build_model
@@ -165,6 +186,7 @@ def train_cnn_lstm(
         extra_metrics: reported with every epoch (the pipeline trainable's preprocessing facts).
     """
     entered = time.perf_counter()
+    _STOPPED_TRIAL.clear()  # the last stopped trial's objects on this actor are freed in this trial's time
     from eeg.training import import_tensorflow_quietly
     from trainables.devices import hide_unassigned_gpus
 
@@ -191,5 +213,6 @@ def train_cnn_lstm(
              **(extra_metrics or {})}
     if last_epoch < max_epochs:
         # A trial the scheduler stops ends inside one of these reports, as it did in a per-epoch loop.
-        train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch, model=model, seed=seed,
-                    callbacks=[_report_each_epoch(hparams, fixed, CheckpointPolicy(checkpoint_every), checkpoint)])
+        callback = _report_each_epoch(hparams, fixed, CheckpointPolicy(checkpoint_every), checkpoint)
+        _stopped_trial_kept(lambda: train_model(hparams, data, epochs=max_epochs, initial_epoch=last_epoch,
+                                                model=model, seed=seed, callbacks=[callback]))

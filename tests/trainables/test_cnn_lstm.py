@@ -121,3 +121,63 @@ def test_the_auto_checkpoint_policy_saves_first_then_once_training_outweighs_sav
         slow.saved(0.3)
     assert [e for e in range(1, 7) if CheckpointPolicy(2).due(e)] == [2, 4, 6]
 
+
+
+class _OneCpuTrial:
+    """Ray's runtime context as a trial given one CPU sees it."""
+
+    def get_node_id(self) -> str:
+        return "node"
+
+    def get_assigned_resources(self) -> dict[str, float]:
+        return {"CPU": 1.0}
+
+
+def test_a_trial_ray_stops_leaves_its_thread_at_once_and_the_next_trial_frees_its_model(tuning_data, monkeypatch):
+    """Ray stops a trial with SystemExit from tune.report; with actor reuse the next trial's reset waits only 2 s
+    for the thread. The stopped fit's TensorFlow objects are kept past the thread's end and freed by the next trial."""
+    import gc
+    import threading
+    import weakref
+
+    import ray
+    from ray import tune
+
+    import eeg.model
+    from trainables.cnn_lstm import train_cnn_lstm
+
+    built, seen_at_report = [], []
+
+    def build_and_watch(*args, **kwargs):
+        model = build_model(*args, **kwargs)
+        built.append(weakref.ref(model))
+        return model
+
+    def report_then_stop(metrics, checkpoint=None):
+        gc.collect()
+        seen_at_report.append([ref() is not None for ref in built])
+        raise SystemExit(0)  # what Ray's session does in report once the trial is to stop
+
+    build_model = eeg.model.build_model
+    monkeypatch.setattr(eeg.model, "build_model", build_and_watch)
+    monkeypatch.setattr(tune, "report", report_then_stop)
+    monkeypatch.setattr(tune, "get_checkpoint", lambda: None)
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: _OneCpuTrial())
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the trainable sets it for a trial given no GPU
+    ended = []
+
+    def one_trial():  # as Ray's runner thread: SystemExit(0) ends the trial quietly
+        try:
+            train_cnn_lstm({"n_conv_blocks": 1, "use_lstm": False}, tuning_data, max_epochs=3, checkpoint=False)
+        except SystemExit as stop:
+            ended.append(stop.code)
+
+    for _ in range(2):
+        thread = threading.Thread(target=one_trial)
+        thread.start()
+        thread.join()
+        gc.collect()
+        assert ended[-1:] == [0]
+        assert built[-1]() is not None  # the stopped trial's model outlives its thread (freed later, not in Ray's wait)
+    # The second trial had freed the first trial's model before its first report.
+    assert seen_at_report == [[True], [False, True]]
