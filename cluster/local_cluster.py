@@ -111,6 +111,13 @@ def _proc_entries() -> Iterable[tuple[int, str, int]]:
         yield int(entry.name), cmdline, uid
 
 
+def _session_of(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 def pids_matching(marker: str) -> list[int]:
     """Processes whose command line contains ``marker`` (this process excluded)."""
     me = os.getpid()
@@ -276,6 +283,24 @@ class LocalRayCluster:
             f"--num-gpus={num_gpus}",
             f"--resources={json.dumps(resources or {})}",
         ], env={"CUDA_VISIBLE_DEVICES": None} if num_gpus else None)
+
+    def power_off(self, name: str) -> list[int]:
+        """SIGKILL every process of node ``name`` at once, as when its machine loses power; the pids killed.
+
+        That is the session its ``ray start`` leads (started with ``start_new_session``): the raylet,
+        the agents and the workers. Matching command lines is not enough: Ray rewrites a worker's to
+        ``ray::ImplicitFunc.train``, and a worker missed that way trained on for 3-4 s after its raylet
+        died, finishing its trial and starting the next one on the lost node.
+        """
+        slot = next(slot for slot, (started, _) in enumerate(self.starts) if started in (name, f"{name}-retry"))
+        session = self.procs[slot].pid
+        victims = [pid for pid, _, _ in _proc_entries() if _session_of(pid) == session]
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return victims
 
     def alive_nodes(self) -> list[dict]:
         """The nodes the state API reports ALIVE (through the job API, with the token)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ class OvernightResult:
     experiment: Path
     wall_s: float
     killed_node: str | None
+    killed_trial: str | None  # the trial between its first and last epoch that the node was lost under
     rss_mb: list[tuple[int, float]] = field(default_factory=list)  # (trials reported so far, driver RSS MiB)
 
 
@@ -80,8 +80,9 @@ def trial_reports(trial_dir: Path) -> list[dict]:
     return rows
 
 
-def _mid_trial_node(experiment: Path, driver_results: Path, workers: dict[str, str], epochs: int) -> str | None:
-    """A worker running a trial whose first epoch's report has reached the storage but whose last has not come.
+def _mid_trial_node(experiment: Path, driver_results: Path, workers: dict[str, str],
+                    epochs: int) -> tuple[str, str] | None:
+    """(worker, trial folder) of a trial whose first epoch's report has reached the storage and whose last has not come.
 
     Two copies of each trial's ``result.json`` are read. The driver's own on the head node, appended as each
     report arrives, says whether the trial still runs. The storage's, synced with Ray's experiment
@@ -95,17 +96,8 @@ def _mid_trial_node(experiment: Path, driver_results: Path, workers: dict[str, s
         # Three epochs still to go where it has them: a node killed as the last report lands loses nothing.
         if 1 <= len(rows) < epochs and epochs - live.get(trial_dir.name, epochs) >= min(3, epochs - 1) \
                 and rows[-1].get("node_id") in workers:
-            return workers[rows[-1]["node_id"]]
+            return workers[rows[-1]["node_id"]], trial_dir.name
     return None
-
-
-def _kill_node(cluster: LocalRayCluster, node: str) -> None:
-    """SIGKILL every process of one node: its ``ray start``, raylet, workers and agents."""
-    for pid in pids_matching(str(cluster.root / node)):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str = "20m",
@@ -157,7 +149,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
         )
         sampler = threading.Thread(target=sample_driver_memory, daemon=True)
         sampler.start()
-        killed: str | bool | None = None
+        killed: tuple[str, str] | bool | None = None
         try:
             wait_for(lambda: job.poll() is not None or _reported_trials(experiment) >= max(2, trials // 4),
                      timeout_s / 2, "a quarter of the trials to report", interval=0.5)
@@ -165,7 +157,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
                                                                                 epochs),
                               timeout_s / 4, "a trial between its first and last epoch", interval=0.1)
             if job.poll() is None:
-                _kill_node(cluster, killed)  # the node is lost mid-run, its trials with it
+                cluster.power_off(killed[0])  # the node is lost mid-run, its trials with it
                 time.sleep(rejoin_after_s)
                 cluster.add_worker(num_cpus=1)  # the machine is back: a fresh node joins
             output, _ = job.communicate(timeout=timeout_s)
@@ -175,7 +167,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
                 job.kill()
                 output = job.communicate()[0]
         return OvernightResult(job.returncode, output, out, out / "tuning" / name, time.monotonic() - started,
-                               killed if isinstance(killed, str) else None, samples)
+                               *(killed if isinstance(killed, tuple) else (None, None)), samples)
     finally:
         cluster.stop()
         leftovers = pids_matching(str(root))

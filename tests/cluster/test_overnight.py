@@ -19,7 +19,7 @@ def test_the_figures_count_statuses_retries_throughput_and_the_drivers_memory(tm
     pd.DataFrame({"status": ["complete", "complete", "failed", "stopped_early"], "retries": [0, 1, 2, 0]}) \
         .to_parquet(tmp_path / "trials.parquet")
     (tmp_path / "summary.json").write_text(json.dumps({"worker_utilisation": 0.9}))
-    result = OvernightResult(0, "", tmp_path, tmp_path, 3600.0, "w1", [(1, 100.0), (2, 120.0), (4, 110.0)])
+    result = OvernightResult(0, "", tmp_path, tmp_path, 3600.0, "w1", "trial_1", [(1, 100.0), (2, 120.0), (4, 110.0)])
     numbers = figures(result)
     assert numbers["trials"] == 4 and numbers["statuses"] == {"complete": 2, "failed": 1, "stopped_early": 1}
     assert (numbers["retried_trials"], numbers["retries"], numbers["trials_per_hour"]) == (2, 3, 4.0)

@@ -171,3 +171,41 @@ def test_placement_auto_sends_expensive_configs_to_the_gpu_node_and_a_cpu_trial_
     for result_file in (three_nodes.root / "storage" / "placement").glob("trial_*/result.json"):
         last = json.loads(result_file.read_text().splitlines()[-1])
         assert last["visible_devices"] == ("0" if last["gpus"] else ""), last
+
+
+# Last in the module: it takes the GPU worker away for good.
+_ACTOR_ON_THE_GPU_WORKER = """
+import os, sys, time, ray
+ray.init(address=sys.argv[1])
+@ray.remote(num_gpus=1)
+class Busy:
+    def pid(self):
+        return os.getpid()
+    def spin(self):
+        while True:
+            time.sleep(0.1)
+busy = Busy.remote()
+print(ray.get(busy.pid.remote()), flush=True)
+try:
+    ray.get(busy.spin.remote(), timeout=120)
+except Exception as err:
+    print(type(err).__name__, flush=True)
+"""
+
+
+def test_powering_off_a_worker_kills_its_ray_workers_too_whose_command_lines_ray_rewrote(three_nodes):
+    driver = subprocess.Popen([sys.executable, "-c", _ACTOR_ON_THE_GPU_WORKER, three_nodes.address],
+                              env=three_nodes.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        actor = int(driver.stdout.readline())
+        command_line = Path(f"/proc/{actor}/cmdline").read_bytes()
+        assert command_line.startswith(b"ray::Busy"), command_line  # names no node: matching it finds nothing
+        node = next(name for name, args in three_nodes.starts if "--num-gpus=1" in args)
+        victims = three_nodes.power_off(node)
+        assert actor in victims and three_nodes.procs[[n for n, _ in three_nodes.starts].index(node)].pid in victims
+        ending = driver.communicate(timeout=120)[0].strip()
+        assert ending in ("ActorUnavailableError", "ActorDiedError"), ending  # the actor went with its node
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
