@@ -176,7 +176,7 @@ def test_placement_auto_sends_expensive_configs_to_the_gpu_node_and_a_cpu_trial_
 # Last in the module: it takes the GPU worker away for good.
 _ACTOR_ON_THE_GPU_WORKER = """
 import os, sys, time, ray
-ray.init(address=sys.argv[1])
+ray.init(address=sys.argv[1], log_to_driver=False)
 @ray.remote(num_gpus=1)
 class Busy:
     def pid(self):
@@ -185,26 +185,34 @@ class Busy:
         while True:
             time.sleep(0.1)
 busy = Busy.remote()
-print(ray.get(busy.pid.remote()), flush=True)
+print("pid", ray.get(busy.pid.remote()), flush=True)
 try:
     ray.get(busy.spin.remote(), timeout=120)
 except Exception as err:
-    print(type(err).__name__, flush=True)
+    print("ending", type(err).__name__, flush=True)
 """
+
+
+def _tagged(lines, tag):
+    """The value after `tag` on the first line that starts with it. Ray's error listener prints a dead raylet's notice
+    (with its last 20 log lines) to the driver's stdout whatever log_to_driver says (listen_error_messages in
+    ray/_private/worker.py); on CI it came before the ending."""
+    return next(line.split(None, 1)[1].strip() for line in lines if line.startswith(tag + " "))
 
 
 def test_powering_off_a_worker_kills_its_ray_workers_too_whose_command_lines_ray_rewrote(three_nodes):
     driver = subprocess.Popen([sys.executable, "-c", _ACTOR_ON_THE_GPU_WORKER, three_nodes.address],
                               env=three_nodes.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        actor = int(driver.stdout.readline())
+        actor = int(_tagged(iter(driver.stdout.readline, ""), "pid"))
         command_line = Path(f"/proc/{actor}/cmdline").read_bytes()
         assert command_line.startswith(b"ray::Busy"), command_line  # names no node: matching it finds nothing
         node = next(name for name, args in three_nodes.starts if "--num-gpus=1" in args)
         victims = three_nodes.power_off(node)
         assert actor in victims and three_nodes.procs[[n for n, _ in three_nodes.starts].index(node)].pid in victims
-        ending = driver.communicate(timeout=120)[0].strip()
-        assert ending in ("ActorUnavailableError", "ActorDiedError"), ending  # the actor went with its node
+        rest = driver.communicate(timeout=120)[0]
+        ending = _tagged(rest.splitlines() + ["ending (none)"], "ending")
+        assert ending in ("ActorUnavailableError", "ActorDiedError"), rest  # the actor went with its node
     finally:
         if driver.poll() is None:
             driver.kill()
