@@ -178,6 +178,7 @@ class LocalRayCluster:
         self.starts: list[tuple[str, list[str]]] = []  # (name, args) of each proc, to start it again
         self.start_env: list[dict[str, str | None] | None] = []  # each proc's own environment variables
         self.joined: set[int] = set()  # procs whose node was seen ALIVE: never started again
+        self.sessions: set[int] = set()  # each `ray start` leads one: its node's processes, workers included
         self.gcs_port, self.dashboard_port, self.client_port = free_ports(3)
         self.nodes = 0
 
@@ -216,6 +217,7 @@ class LocalRayCluster:
             stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
+        self.sessions.add(proc.pid)
         if slot is None:
             self.procs.append(proc)
             self.starts.append((name, args))
@@ -293,14 +295,26 @@ class LocalRayCluster:
         died, finishing its trial and starting the next one on the lost node.
         """
         slot = next(slot for slot, (started, _) in enumerate(self.starts) if started in (name, f"{name}-retry"))
-        session = self.procs[slot].pid
-        victims = [pid for pid, _, _ in _proc_entries() if _session_of(pid) == session]
+        victims = self._in_sessions({self.procs[slot].pid})
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         return victims
+
+    @staticmethod
+    def _in_sessions(sessions: set[int]) -> list[int]:
+        return [pid for pid, _, _ in _proc_entries() if _session_of(pid) in sessions and not _is_zombie(pid)]
+
+    def leftovers(self) -> list[int]:
+        """Live processes of this cluster: named by its folder, or in a session one of its ``ray start`` led.
+
+        The folder alone misses Ray's workers (``ray::...`` command lines) when the nodes share Ray's
+        default temp folder.
+        """
+        me = os.getpid()
+        return sorted(pid for pid in {*pids_matching(str(self.root)), *self._in_sessions(self.sessions)} if pid != me)
 
     def alive_nodes(self) -> list[dict]:
         """The nodes the state API reports ALIVE (through the job API, with the token)."""
@@ -349,5 +363,5 @@ class LocalRayCluster:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=10)
-        kill_processes(pids_matching(str(self.root)))
+        kill_processes(self.leftovers())
         self.procs.clear()

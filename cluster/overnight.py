@@ -170,7 +170,7 @@ def run_overnight(work: Path, trials: int, *, epochs: int = 2, time_budget: str 
                                *(killed if isinstance(killed, tuple) else (None, None)), samples)
     finally:
         cluster.stop()
-        leftovers = pids_matching(str(root))
+        leftovers = cluster.leftovers()
         shutil.rmtree(root, ignore_errors=True)
         if leftovers:
             raise RuntimeError(f"Ray processes outlived the cluster: {leftovers}")

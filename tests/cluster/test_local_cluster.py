@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from cluster.local_cluster import free_ports, pids_matching, ray_auth_env, wait_for, write_token
+from cluster.local_cluster import LocalRayCluster, free_ports, pids_matching, ray_auth_env, wait_for, write_token
 
 
 def test_free_ports_are_distinct_and_unprivileged():
@@ -37,3 +39,22 @@ def test_waiting_returns_the_first_truthy_value_and_gives_up_naming_what_it_wait
 def test_only_processes_whose_command_line_names_the_marker_are_matched(tmp_path):
     assert pids_matching(str(tmp_path / "no-such-marker")) == []
     assert os.getpid() not in pids_matching(str(tmp_path))
+
+
+def test_stopping_ends_a_nodes_process_whose_command_line_names_nothing_of_the_cluster(tmp_path):
+    write_token(tmp_path / "token")
+    cluster = LocalRayCluster(tmp_path / "cluster", tmp_path / "token")
+    # A node's session with a child renamed the way Ray renames its workers (ray::ImplicitFunc.train).
+    leader = subprocess.Popen(["bash", "-c", "(exec -a ray::ImplicitFunc.train sleep 60) & wait"],
+                              start_new_session=True)
+    try:
+        cluster.sessions.add(leader.pid)
+        renamed = wait_for(lambda: [pid for pid in cluster.leftovers() if pid != leader.pid], 5, "the renamed child")
+        assert pids_matching(str(tmp_path)) == []  # the folder finds none of them
+        cluster.stop()
+        assert cluster.leftovers() == []
+        stat_line = Path(f"/proc/{renamed[0]}/stat")
+        assert not stat_line.exists() or stat_line.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # dead, maybe unreaped
+    finally:
+        leader.kill()
+        leader.wait()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.local_cluster import REPO, RAY_CLI, LocalRayCluster, http_status, pids_matching, write_token
+from cluster.local_cluster import REPO, RAY_CLI, LocalRayCluster, http_status, write_token
 from engines.experiment.settings import SMOKE_MAX_TRIALS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -50,7 +50,7 @@ def three_nodes():
         yield cluster
     finally:
         cluster.stop()
-        leftovers = pids_matching(str(root))
+        leftovers = cluster.leftovers()
         shutil.rmtree(root, ignore_errors=True)
         assert not leftovers, f"Ray processes outlived the cluster: {leftovers}"
 
