@@ -313,8 +313,7 @@ class LocalRayCluster:
         The folder alone misses Ray's workers (``ray::...`` command lines) when the nodes share Ray's
         default temp folder.
         """
-        me = os.getpid()
-        return sorted(pid for pid in {*pids_matching(str(self.root)), *self._in_sessions(self.sessions)} if pid != me)
+        return sorted({*pids_matching(str(self.root)), *self._in_sessions(self.sessions)})
 
     def alive_nodes(self) -> list[dict]:
         """The nodes the state API reports ALIVE (through the job API, with the token)."""
